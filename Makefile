@@ -1,0 +1,46 @@
+# spikeflux: two commands on a fresh machine.
+#   make book [PROFILE=quick|full]   set up, execute every notebook with papermill, build the book
+#   make test                        set up, run the tests
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= full
+SEED    ?= 0
+DEVICE  ?= cpu
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+.PHONY: book notebooks html test data venv bench clean clean-all
+
+# The virtual environment is (re)built when it is missing or pyproject.toml changed.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(PY) -m spikeflux.data.adl fetch
+
+notebooks: $(STAMP) data
+	$(PY) -m spikeflux.pipeline --profile $(PROFILE) --seed $(SEED) --device $(DEVICE)
+
+html: $(STAMP)
+	$(VENV)/bin/jupyter-book build book -W -n --keep-going
+
+book: notebooks
+	$(MAKE) html
+	@echo "book: open book/_build/html/index.html"
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_training.py
+
+clean:
+	rm -rf book/_build book/notebooks
+
+clean-all: clean
+	rm -rf data/derived data/raw $(VENV)

@@ -1,0 +1,89 @@
+"""The models of TSA's experiments (``spec/tsa.md``), their hyper-parameters in one place.
+
+"xL" counts weight matrices: 1L = input -> output, 2L = one hidden layer, 3L = two.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .config import derived_dir
+from .snn import LIFNetwork
+from .training import History, TrainConfig, balanced_accuracy_ci, predict_series, train
+
+#: (task, depth) -> network and optimiser settings of the original (tuned for ADL).
+HYPERPARAMS: dict[tuple[str, str], dict] = {
+    ("synthetic", "1L"): dict(hidden=[], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
+    ("synthetic", "2L"): dict(hidden=[10], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
+    ("synthetic", "3L"): dict(hidden=[10, 10], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
+    ("adl", "1L"): dict(hidden=[], dt=1e-3, tau_syn=1e-2, tau_mem=1e-2, lr=1e-2, batch_size=128),
+    ("adl", "2L"): dict(hidden=[100], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-3, batch_size=256),
+    ("adl", "3L"): dict(hidden=[50, 25], dt=1e-3, tau_syn=1e-2, tau_mem=1e-2, lr=1e-3, batch_size=512),
+}
+SIZES = {"synthetic": (3, 4), "adl": (14, 11)}
+DEPTHS = ("1L", "2L", "3L")
+
+
+def build(task: str, depth: str, seed: int = 0, **overrides) -> LIFNetwork:
+    """A freshly initialised network of the given task and depth (weights seeded)."""
+    if (task, depth) not in HYPERPARAMS:
+        raise ValueError(f"unknown model {task!r}/{depth!r}; known: {sorted(HYPERPARAMS)}")
+    hp = {**HYPERPARAMS[(task, depth)], **overrides}
+    n_in, n_out = SIZES[task]
+    return LIFNetwork([n_in, *hp["hidden"], n_out], dt=hp["dt"], tau_syn=hp["tau_syn"],
+                      tau_mem=hp["tau_mem"], seed=seed)
+
+
+def weights_path(task: str, depth: str, root: Path | None = None) -> Path:
+    """Where a trained model is kept: ``<derived>/models/<task>_<depth>.pt``."""
+    return (root or derived_dir()) / "models" / f"{task}_{depth}.pt"
+
+
+def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int = 50, patience: int = 10,
+        progress: bool = True, save: bool = True, **overrides) -> tuple[LIFNetwork, History, dict]:
+    """Build, train (early stopping on validation NLL) and test one model.
+
+    ``splits`` maps ``train``/``val``/``test`` to ``(x, y)`` arrays. Returns the network,
+    its history and test metrics (balanced accuracy with a 95% block-bootstrap interval,
+    and the per-step predictions). With ``save`` the weights go to :func:`weights_path`
+    together with the hyper-parameters, history and test scores.
+    """
+    hp = {**HYPERPARAMS[(task, depth)], **overrides}
+    net = build(task, depth, seed=seed, **overrides)
+    cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], max_epochs=max_epochs, patience=patience, seed=seed)
+    hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
+    x_test, y_test = splits["test"]
+    logits = predict_series(net, x_test)
+    pred = logits.argmax(1)
+    ba, lo, hi = balanced_accuracy_ci(y_test, pred, SIZES[task][1], seed=seed)
+    metrics = dict(balanced_accuracy=ba, ci_low=lo, ci_high=hi, pred=pred)
+    if save:
+        net.save(weights_path(task, depth), task=task, depth=depth, train_config=asdict(cfg),
+                 history=json.dumps(hist.as_dict()), test_balanced_accuracy=[ba, lo, hi])
+    return net, hist, metrics
+
+
+def load(task: str, depth: str, root: Path | None = None) -> LIFNetwork:
+    """The trained model saved by :func:`fit` (safe load)."""
+    path = weights_path(task, depth, root)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: execute the {task} chapter first "
+                                f"(python -m spikeflux.pipeline --only {task})")
+    return LIFNetwork.load(path)
+
+
+def history_of(net: LIFNetwork) -> dict:
+    """The training history stored with a saved model."""
+    return json.loads(net.metadata["history"])
+
+
+def per_class_recall(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Recall of every class (NaN for classes absent from ``y``)."""
+    support = np.bincount(y, minlength=n_classes)
+    hits = np.bincount(y[pred == y], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(support > 0, hits / np.maximum(support, 1), np.nan)

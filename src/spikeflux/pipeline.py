@@ -1,0 +1,132 @@
+"""Execute the book's notebooks headless with papermill, in dependency order.
+
+The jupytext MyST files in ``notebooks/`` are the source of truth. For each one this
+runner writes a plain ``.ipynb``, executes it with papermill (parameters ``profile``,
+``seed``, ``device``) and writes the executed notebook to ``book/notebooks/``, where
+Jupyter Book reads it (the book never executes anything itself). A failing cell stops
+the run with an error that names the notebook; the partly executed notebook is left
+in ``book/notebooks/`` for inspection. A timing summary is printed at the end and
+written to ``<derived>/timings.csv``.
+
+Usage::
+
+    python -m spikeflux.pipeline --profile quick            # every notebook
+    python -m spikeflux.pipeline --profile full --only synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import derived_dir, project_root
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A chapter: its source name in ``notebooks/`` and the chapters it reads results from."""
+
+    name: str
+    needs: tuple[str, ...] = ()
+
+
+#: Every chapter, in an order that respects ``needs``.
+NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook("synthetic"),
+)
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised while executing; the message names it."""
+
+
+def ordered(names: list[str] | None = None) -> list[Notebook]:
+    """The notebooks to run (all by default, or ``names`` plus what they need), in order."""
+    known = {nb.name: nb for nb in NOTEBOOKS}
+    if not names:
+        return list(NOTEBOOKS)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown notebook(s) {unknown}; known: {', '.join(known)}")
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name not in wanted:
+            wanted.add(name)
+            for dep in known[name].needs:
+                add(dep)
+
+    for n in names:
+        add(n)
+    return [nb for nb in NOTEBOOKS if nb.name in wanted]
+
+
+def execute(nb: Notebook, parameters: dict, root: Path | None = None, out_dir: Path | None = None) -> float:
+    """Execute one notebook into ``out_dir`` (default ``book/notebooks``); returns its wall time in seconds."""
+    import jupytext
+    import papermill as pm
+
+    root = root or project_root()
+    src = root / "notebooks" / f"{nb.name}.md"
+    if not src.is_file():
+        raise FileNotFoundError(f"notebook source {src} is missing")
+    out_dir = Path(out_dir or root / "book" / "notebooks")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plain = out_dir / f".{nb.name}.input.ipynb"
+    jupytext.write(jupytext.read(src), plain)
+    out = out_dir / f"{nb.name}.ipynb"
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(plain), str(out), parameters=parameters, kernel_name="python3",
+                            cwd=str(root / "notebooks"), progress_bar=False)
+    except pm.PapermillExecutionError as err:
+        raise NotebookFailed(f"notebook {src.relative_to(root)} failed in cell {err.exec_count}: "
+                             f"{err.ename}: {err.evalue} (executed copy: {out})") from None
+    finally:
+        plain.unlink(missing_ok=True)
+    return time.perf_counter() - t0
+
+
+def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[str] | None = None) -> list[tuple[str, float]]:
+    """Execute the notebooks in order; print and save a timing summary."""
+    params = dict(profile=profile, seed=seed, device=device)
+    timings = []
+    for nb in ordered(only):
+        print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
+        seconds = execute(nb, params)
+        timings.append((nb.name, seconds))
+        print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
+    total = sum(s for _, s in timings)
+    print("\n[pipeline] timing summary (profile={}):".format(profile))
+    for name, s in timings:
+        print(f"  {name:<24s} {s:8.1f} s")
+    print(f"  {'total':<24s} {total:8.1f} s")
+    path = derived_dir() / "timings.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["notebook", "profile", "seconds"])
+        w.writerows((n, profile, f"{s:.2f}") for n, s in timings)
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="quick", choices=["quick", "full"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--only", nargs="*", default=None, help="run these notebooks (and what they need)")
+    args = ap.parse_args(argv)
+    try:
+        run(args.profile, args.seed, args.device, args.only)
+    except (NotebookFailed, FileNotFoundError, ValueError) as err:
+        print(f"[pipeline] ERROR: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Run profiles: ``quick`` (CI, minutes) and ``full`` (the book's numbers).
+
+Every notebook takes a ``profile`` parameter and reads its sizes from here, so a
+profile is defined in one place and the book can say what was measured on which.
+"""
+
+from __future__ import annotations
+
+PROFILES: dict[str, dict[str, dict]] = {
+    "quick": {
+        "synthetic": dict(n_steps=90_000, max_epochs=4, patience=2),
+        "adl": dict(max_days=3, max_epochs=2, patience=1),
+        "explain": dict(n_examples=1, window=300),
+        "transport": dict(window=300, n_targets=8, eps_grid=7),
+        "evaluation": dict(per_class=2, window=300, n_perturb=2),
+        "anomaly": dict(n_days=1, max_epochs=2),
+    },
+    "full": {
+        "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8),
+        "adl": dict(max_days=None, max_epochs=40, patience=6),
+        "explain": dict(n_examples=2, window=1000),
+        "transport": dict(window=3600, n_targets=64, eps_grid=13),
+        "evaluation": dict(per_class=None, window=1000, n_perturb=10),
+        "anomaly": dict(n_days=None, max_epochs=20),
+    },
+}
+
+
+def profile(name: str, section: str) -> dict:
+    """The settings of ``section`` under profile ``name`` (``quick`` or ``full``)."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}")
+    if section not in PROFILES[name]:
+        raise ValueError(f"profile {name!r} has no section {section!r}; sections: {', '.join(PROFILES[name])}")
+    return dict(PROFILES[name][section])

@@ -1,0 +1,190 @@
+r"""Training and evaluation of :class:`~spikeflux.snn.LIFNetwork` on long time series.
+
+Following TSA's protocol (``spec/tsa.md``): the series is cut into non-overlapping
+windows of ``window`` steps (900), arranged into ``B`` parallel *streams* so that row
+``k`` of batch ``b+1`` continues row ``k`` of batch ``b``; the state is carried from
+one batch to the next and detached in between (truncated back-propagation through
+time). The loss is the per-step negative log-likelihood of
+:math:`\log\mathrm{softmax}(U^L[t])` against the per-step label, averaged over steps and
+rows. Adam; early stopping on the *validation* loss (the original watched the training
+loss) with the best weights restored.
+
+Metric: balanced accuracy per step, with a 95% block-bootstrap interval (blocks of
+``window`` consecutive steps resampled, since neighbouring steps are strongly
+correlated).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .snn import LIFNetwork, SNNState
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings; ``asdict`` of it is stored with the weights."""
+
+    lr: float = 1e-3
+    batch_size: int = 128
+    window: int = 900
+    max_epochs: int = 50
+    patience: int = 10
+    min_delta: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class History:
+    """Per-epoch losses and the early-stopping outcome."""
+
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list)
+    best_epoch: int = -1
+    best_val_loss: float = math.inf
+    stopped_early: bool = False
+    dropped_steps: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def arrange_streams(x: np.ndarray, y: np.ndarray, window: int, batch_size: int):
+    """Cut a series into windows arranged as parallel streams.
+
+    Returns ``xb`` of shape ``(n_batches, B, window, n_in)``, ``yb`` of shape
+    ``(n_batches, B, window)`` and the number of trailing steps that did not fill a
+    window in every stream (reported, never silently lost). ``B = min(batch_size,
+    n_windows)``; stream ``k`` is the contiguous stretch of windows
+    ``k*n_batches .. (k+1)*n_batches - 1``, so ``xb[b+1, k]`` continues ``xb[b, k]``.
+    """
+    n_windows = len(y) // window
+    if n_windows < 1:
+        raise ValueError(f"series of {len(y)} steps is shorter than one window of {window}")
+    B = min(batch_size, n_windows)
+    n_batches = n_windows // B
+    used = B * n_batches * window
+    xs = x[:used].reshape(B, n_batches, window, x.shape[-1]).swapaxes(0, 1)
+    ys = y[:used].reshape(B, n_batches, window).swapaxes(0, 1)
+    return np.ascontiguousarray(xs), np.ascontiguousarray(ys), len(y) - used
+
+
+def _nll(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean per-step NLL of ``log_softmax(U^L[t])``; ``out`` (B, T, C), ``y`` (B, T)."""
+    return F.nll_loss(F.log_softmax(out, -1).flatten(0, 1), y.flatten())
+
+
+def stream_loss(net: LIFNetwork, xb, yb) -> float:
+    """Mean NLL over arranged streams with the state carried, no gradient."""
+    state, total = None, 0.0
+    with torch.no_grad():
+        for xw, yw in zip(xb, yb):
+            xw = torch.as_tensor(xw, dtype=net.dtype, device=net.device)
+            yw = torch.as_tensor(yw, device=net.device)
+            out = net(xw, state=state)
+            state = out.state
+            total += float(_nll(out.output, yw))
+    return total / len(xb)
+
+
+def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool = True) -> History:
+    """Train ``net`` in place; returns the :class:`History` (best weights restored).
+
+    ``train_xy`` and ``val_xy`` are ``(x, y)`` numpy arrays of shape ``(T, n_in)`` and ``(T,)``.
+    """
+    torch.manual_seed(config.seed)
+    xb, yb, dropped = arrange_streams(*train_xy, config.window, config.batch_size)
+    vxb, vyb, vdropped = arrange_streams(*val_xy, config.window, config.batch_size)
+    hist = History(dropped_steps={"train": int(dropped), "val": int(vdropped)})
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    best_state, bad_epochs = copy.deepcopy(net.state_dict()), 0
+    bar = tqdm(range(config.max_epochs), desc=f"train {net.sizes}", disable=not progress, leave=False)
+    for epoch in bar:
+        t0, state, losses = time.perf_counter(), None, []
+        for xw, yw in zip(xb, yb):
+            xw = torch.as_tensor(xw, dtype=net.dtype, device=net.device)
+            yw = torch.as_tensor(yw, device=net.device)
+            out = net(xw, state=state)
+            loss = _nll(out.output, yw)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state = out.state.detach()  # carry the state, cut the graph between batches
+            losses.append(float(loss.detach()))
+        val = stream_loss(net, vxb, vyb)
+        hist.train_loss.append(float(np.mean(losses)))
+        hist.val_loss.append(val)
+        hist.epoch_seconds.append(time.perf_counter() - t0)
+        bar.set_postfix(train=f"{hist.train_loss[-1]:.4f}", val=f"{val:.4f}")
+        if val < hist.best_val_loss - config.min_delta:
+            hist.best_val_loss, hist.best_epoch, bad_epochs = val, epoch, 0
+            best_state = copy.deepcopy(net.state_dict())
+        else:
+            bad_epochs += 1
+            if bad_epochs >= config.patience:
+                hist.stopped_early = True
+                break
+    net.load_state_dict(best_state)
+    return hist
+
+
+def predict_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 64, chunk: int = 900) -> np.ndarray:
+    """Readout :math:`U^L[t]` for every step of a long series, ``(T, n_out)`` numpy.
+
+    The series is cut into ``n_streams`` contiguous pieces run in parallel (zero initial
+    state at the start of each piece, state carried across chunks of ``chunk`` steps);
+    the last piece is zero-padded and the padding removed again.
+    """
+    T = len(x)
+    n_streams = max(1, min(n_streams, T // chunk or 1))
+    piece = math.ceil(T / n_streams)
+    pad = piece * n_streams - T
+    xs = np.concatenate([x, np.zeros((pad, x.shape[1]), dtype=x.dtype)]).reshape(n_streams, piece, -1)
+    xs = torch.as_tensor(xs, dtype=net.dtype, device=net.device)
+    outs, state = [], None
+    with torch.no_grad():
+        for start in range(0, piece, chunk):
+            o = net(xs[:, start:start + chunk], state=state)
+            state = o.state
+            outs.append(o.output)
+    out = torch.cat(outs, 1).reshape(n_streams * piece, -1)[:T]
+    return out.cpu().numpy()
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion counts ``C[true, predicted]``."""
+    return np.bincount(y * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def balanced_accuracy(cm: np.ndarray) -> float:
+    """Mean recall over the classes present (rows with any count)."""
+    support = cm.sum(1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def balanced_accuracy_ci(y, pred, n_classes: int, block: int = 900, n_boot: int = 1000,
+                         seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Balanced accuracy per step and a block-bootstrap interval ``(ba, lo, hi)``.
+
+    Blocks of ``block`` consecutive steps are resampled with replacement
+    (``n_boot`` times, seeded); the interval is the percentile interval at ``level``.
+    """
+    y, pred = np.asarray(y), np.asarray(pred)
+    n_blocks = max(1, len(y) // block)
+    edges = np.linspace(0, len(y), n_blocks + 1).astype(int)
+    per_block = np.stack([confusion(y[a:b], pred[a:b], n_classes) for a, b in zip(edges[:-1], edges[1:])])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_blocks, size=(n_boot, n_blocks))
+    boots = [balanced_accuracy(per_block[i].sum(0)) for i in idx]
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return balanced_accuracy(per_block.sum(0)), float(lo), float(hi)

@@ -1,0 +1,134 @@
+"""The synthetic generator, the training loop and its metrics."""
+
+import numpy as np
+import pytest
+import torch
+
+from spikeflux.data.synthetic import generate
+from spikeflux.snn import LIFNetwork
+from spikeflux.training import (TrainConfig, arrange_streams, balanced_accuracy, balanced_accuracy_ci, confusion,
+                                predict_series, stream_loss, train)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate(n_steps=50_000, seed=123)
+
+
+def test_label_rule_and_bias(data):
+    x1, x2 = data.x[:, 1].astype(int), data.x[:, 2].astype(int)
+    expected = np.select([(x1 == 1) & (x2 == 0), (x1 == 1) & (x2 == 1), (x1 == 0) & (x2 == 1)], [0, 1, 2], 3)
+    np.testing.assert_array_equal(data.y, expected)
+    assert (data.x[:, 0] == 1).all()
+    assert set(np.unique(data.x)) <= {0.0, 1.0}
+
+
+def test_segments_constant_and_lengths(data):
+    starts = np.unique(data.segment_start)
+    lengths = np.diff(np.append(starts, len(data)))
+    assert lengths[:-1].min() >= 1 and lengths.max() <= 599
+    assert 250 < lengths[:-1].mean() < 350  # uniform on 1..599 has mean 300
+    for a, b in zip(starts[:-1], starts[1:]):
+        assert (data.x[a:b] == data.x[a]).all()
+    assert all(np.mean(data.y == c) > 0.15 for c in range(4))
+
+
+def test_seed_determinism():
+    a, b, c = generate(5000, seed=1), generate(5000, seed=1), generate(5000, seed=2)
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.y, c.y)
+    np.testing.assert_array_equal(generate(1000, seed=123).y, generate(1000).y)  # default seed 123
+
+
+def test_ground_truth_mask(data):
+    t = 20_000
+    s = data.segment_start[t]
+    window = t - s + 50
+    mask = data.ground_truth(t, window)
+    assert mask.shape == (3, window)
+    assert not mask[0].any()
+    np.testing.assert_array_equal(mask[1], np.arange(t - window + 1, t + 1) >= s)
+    np.testing.assert_array_equal(mask[1], mask[2])
+    assert mask[1].sum() == t - s + 1
+    with pytest.raises(ValueError, match="window"):
+        data.ground_truth(10, 12)
+
+
+def test_split_is_chronological(data):
+    sp = data.split()
+    n = len(data)
+    assert len(sp["train"][1]) + len(sp["val"][1]) == int(0.7 * n)
+    assert len(sp["test"][1]) == n - int(0.7 * n)
+    np.testing.assert_array_equal(sp["test"][1], data.y[int(0.7 * n):])
+    off = data.offsets()
+    np.testing.assert_array_equal(sp["val"][1], data.y[off["val"]:off["test"]])
+
+
+def test_arrange_streams_continue_rows():
+    x = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
+    y = np.arange(20)
+    xb, yb, dropped = arrange_streams(x, y, window=2, batch_size=3)
+    # 10 windows -> 3 streams of 3 windows, 1 window (2 steps) dropped and reported
+    assert xb.shape == (3, 3, 2, 3) and dropped == 2
+    for b in range(2):
+        for k in range(3):
+            assert yb[b + 1, k, 0] == yb[b, k, -1] + 1  # row k of batch b+1 continues row k of batch b
+    assert yb[0, 1, 0] == 6
+
+
+def test_short_training_lowers_loss(data):
+    sp = data.split()
+    net = LIFNetwork([3, 10, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, seed=0)
+    xb, yb, _ = arrange_streams(*sp["val"], 900, 128)
+    before = stream_loss(net, xb, yb)
+    hist = train(net, sp["train"], sp["val"], TrainConfig(lr=1e-2, batch_size=16, max_epochs=3, patience=3),
+                 progress=False)
+    after = stream_loss(net, xb, yb)
+    assert after < before
+    assert after == pytest.approx(hist.best_val_loss, rel=1e-5)  # best weights restored
+    assert len(hist.train_loss) == 3
+
+
+def test_training_is_deterministic(data):
+    sp = {k: (x[:20_000], y[:20_000]) for k, (x, y) in data.split().items()}
+    outs = []
+    for _ in range(2):
+        net = LIFNetwork([3, 5, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, seed=4)
+        train(net, sp["train"], sp["val"], TrainConfig(lr=1e-2, batch_size=4, max_epochs=1), progress=False)
+        outs.append(net.weights[0].detach().clone())
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+
+
+def test_early_stopping_restores_best():
+    """With a learning rate that diverges, the best (first) epoch's weights come back."""
+    d = generate(20_000, seed=5)
+    sp = d.split()
+    net = LIFNetwork([3, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, seed=0)
+    hist = train(net, sp["train"], sp["val"], TrainConfig(lr=5.0, batch_size=4, max_epochs=6, patience=2),
+                 progress=False)
+    assert hist.val_loss[hist.best_epoch] == min(hist.val_loss)
+    xb, yb, _ = arrange_streams(*sp["val"], 900, 4)
+    assert stream_loss(net, xb, yb) == pytest.approx(min(hist.val_loss), rel=1e-5)
+
+
+def test_predict_series_matches_streams():
+    net = LIFNetwork([3, 4], seed=0)
+    x = generate(3000, seed=1).x
+    out = predict_series(net, x, n_streams=1, chunk=700)
+    ref = net(torch.as_tensor(x)[None]).output[0].detach().numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-6, atol=1e-6)
+    assert predict_series(net, x, n_streams=3, chunk=900).shape == (3000, 4)
+
+
+def test_balanced_accuracy_and_interval():
+    y = np.array([0] * 90 + [1] * 10)
+    pred = np.array([0] * 90 + [0] * 5 + [1] * 5)
+    cm = confusion(y, pred, 2)
+    assert balanced_accuracy(cm) == pytest.approx((1.0 + 0.5) / 2)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 9000)
+    pred = np.where(rng.random(9000) < 0.8, y, rng.integers(0, 3, 9000))
+    ba, lo, hi = balanced_accuracy_ci(y, pred, 3, block=90, n_boot=300)
+    assert lo < ba < hi and hi - lo < 0.05
+    assert balanced_accuracy_ci(y, pred, 3, block=90, n_boot=300) == (ba, lo, hi)  # seeded
