@@ -1,0 +1,66 @@
+"""The two tasks as train/validation/test splits, sized by a profile.
+
+- synthetic: :func:`spikeflux.data.synthetic.generate`, 70/30 chronological, the last
+  tenth of the training span for validation;
+- ADL: per subject a chronological 60/20/20 split (``spec/tsa.md``); the training and
+  validation spans of both subjects are concatenated (each cut to whole 900-step windows
+  first, so no window mixes the two homes), the test spans are kept per subject.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import adl
+from .data.synthetic import SyntheticData, generate
+
+SECONDS_PER_DAY = 86_400
+
+
+def synthetic(n_steps: int = 900_000, seed: int = 123) -> tuple[SyntheticData, dict]:
+    """The synthetic series and its splits ``{"train", "val", "test"} -> (x, y)``."""
+    data = generate(n_steps=n_steps, seed=seed)
+    return data, data.split(train=0.7, val=0.1)
+
+
+def _whole_windows(x: np.ndarray, y: np.ndarray, window: int):
+    n = (len(y) // window) * window
+    return x[:n], y[:n], len(y) - n
+
+
+def adl_subjects(max_days: float | None = None, root=None) -> dict[str, adl.Subject]:
+    """Subjects A and B (cached encoding), optionally cut to their first ``max_days`` days."""
+    subjects = {name: adl.load_subject(name, root=root) for name in ("A", "B")}
+    if max_days is None:
+        return subjects
+    n = int(max_days * SECONDS_PER_DAY)
+    return {k: _truncate(s, n) for k, s in subjects.items()}
+
+
+def _truncate(s: adl.Subject, n: int) -> adl.Subject:
+    from dataclasses import replace
+
+    return replace(s, x=s.x[:n], y=s.y[:n])
+
+
+def adl_splits(subjects: dict[str, adl.Subject], window: int = 900) -> dict:
+    """Combined train/val splits of both subjects and per-subject test splits.
+
+    Returns ``{"train": (x, y), "val": (x, y), "test": (x, y) of subject A then B,
+    "test_by_subject": {name: (x, y)}, "dropped": {split: steps}}``. The steps cut off to
+    make whole windows are reported in ``dropped``, never silently lost.
+    """
+    parts = {name: adl.split_subject(s) for name, s in subjects.items()}
+    out: dict = {"dropped": {}, "test_by_subject": {}}
+    for split in ("train", "val"):
+        xs, ys, dropped = [], [], 0
+        for name, p in parts.items():
+            x, y, d = _whole_windows(*p[split], window)
+            xs.append(x), ys.append(y)
+            dropped += d
+        out[split] = (np.concatenate(xs), np.concatenate(ys))
+        out["dropped"][split] = dropped
+    for name, p in parts.items():
+        out["test_by_subject"][name] = p["test"]
+    out["test"] = tuple(np.concatenate(a) for a in zip(*out["test_by_subject"].values()))
+    return out
