@@ -1,0 +1,356 @@
+r"""Evaluation of explanations: correctness, output-completeness, continuity, compactness,
+ground truth and conservation (``spec/tsa.md``, with the original evaluation's mistakes
+fixed).
+
+Every explained point is an *excerpt*: the ``burn_in + window`` input steps ending at the
+explained step :math:`t^*`, simulated from a zero state. ``burn_in`` steps (default 500,
+fifty synaptic time constants of the models here) let the state forget the zero start;
+the chapters report how often the excerpt's prediction agrees with the prediction of
+the uninterrupted test run. The *clean* prediction of a point is the model's prediction
+at :math:`t^*` on the unperturbed excerpt; every perturbation metric compares against it.
+
+Metrics declare their own metadata (:class:`MetricInfo`: whether higher is better and
+the range), so tables and plots never guess.
+
+Segmentation (shared by ESS and output-completeness)
+    Every feature's attribution row is split into contiguous runs of one sign
+    (positive, negative, zero), and runs are cut into segments of at most
+    ``max_len`` = 10 steps, with absolute step indices within the window. A segment's
+    score is its mean attribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.metrics import average_precision_score
+
+from .snn import LIFNetwork
+from .training import balanced_accuracy, confusion
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """A metric's metadata: direction and range are read by tables and plots."""
+
+    name: str
+    higher_is_better: bool
+    lower: float
+    upper: float
+    category: str
+    description: str
+
+
+METRICS: dict[str, MetricInfo] = {m.name: m for m in [
+    MetricInfo("ess", False, 0.0, 1.0, "correctness",
+               "explanation selectivity: normalised area under the deletion curve (balanced accuracy "
+               "against the clean prediction while the highest-ranked segments are flipped)"),
+    MetricInfo("output_completeness", True, 0.0, 1.0, "output-completeness",
+               "balanced accuracy of predictions with the unimportant steps permuted, against the clean ones"),
+    MetricInfo("max_sensitivity", False, 0.0, np.inf, "continuity",
+               "largest Frobenius distance between the explanation and that of a perturbed input"),
+    MetricInfo("rel_max_sensitivity", False, 0.0, np.inf, "continuity",
+               "max-sensitivity divided by the Frobenius norm of the explanation"),
+    MetricInfo("mean_sensitivity", False, 0.0, np.inf, "continuity",
+               "mean Frobenius distance over the perturbations"),
+    MetricInfo("l1_mass", False, 0.0, np.inf, "compactness", "sum of absolute attributions (not scale-free)"),
+    MetricInfo("gini", True, 0.0, 1.0, "compactness", "Gini index of the absolute attributions (scale-free)"),
+    MetricInfo("top5_share", True, 0.0, 1.0, "compactness", "share of absolute mass in the top 5% of entries"),
+    MetricInfo("gt_pr_auc", True, 0.0, 1.0, "ground truth",
+               "average precision of |attribution| ranking the ground-truth evidence"),
+    MetricInfo("gt_positive_share", True, 0.0, 1.0, "ground truth",
+               "share of the positive attribution mass that lies on the ground-truth evidence"),
+    MetricInfo("completeness_gap", False, 0.0, np.inf, "conservation",
+               "|sum of attribution - explained logit| / |explained logit|"),
+]}
+
+
+# --------------------------------------------------------------------------- points
+def select_points(y: np.ndarray, per_class: int | None, history: int, seed: int = 0,
+                  classes: np.ndarray | None = None) -> np.ndarray:
+    """A seeded, stratified choice of explained steps.
+
+    ``per_class`` steps of every class present (all if fewer exist; ``None`` = 25), each
+    with at least ``history`` steps before it. Returned sorted.
+    """
+    per_class = 25 if per_class is None else per_class
+    rng = np.random.default_rng(seed)
+    eligible = np.arange(history, len(y))
+    chosen = []
+    for c in (np.unique(y) if classes is None else classes):
+        pool = eligible[y[eligible] == c]
+        if len(pool):
+            chosen.append(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
+
+
+def excerpts(x: np.ndarray, points: np.ndarray, length: int) -> np.ndarray:
+    """``(P, length, n_in)``: the ``length`` steps ending at each point."""
+    idx = points[:, None] + np.arange(-length + 1, 1)[None, :]
+    if idx.min() < 0:
+        raise ValueError(f"a point lies less than {length} steps after the series start")
+    return x[idx]
+
+
+def predict_last(net: LIFNetwork, X: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """The prediction at the last step of every sequence in ``X`` (batch, T, n_in)."""
+    preds = []
+    with torch.no_grad():
+        for a in range(0, X.shape[0], chunk):
+            preds.append(net(X[a:a + chunk]).output[:, -1].argmax(-1))
+    return torch.cat(preds)
+
+
+def _predict_variants(net: LIFNetwork, X: np.ndarray, window: int, variants: Callable, batch: int = 1024) -> np.ndarray:
+    """Predictions at the last step for variants of each point's window, batched over points.
+
+    ``variants(p)`` returns ``(V, window, n_in)`` modified windows of point ``p``; the burn-in
+    before the window is kept. Returns ``(P, V)`` predictions.
+    """
+    rows, out = [], []
+
+    def flush():
+        batch_x = torch.as_tensor(np.concatenate(rows), dtype=net.dtype, device=net.device)
+        out.append(predict_last(net, batch_x, chunk=batch).cpu().numpy())
+        rows.clear()
+
+    n_var = None
+    for p in range(len(X)):
+        v = variants(p)
+        n_var = len(v)
+        prefix = np.broadcast_to(X[p, :-window], (n_var,) + X[p, :-window].shape)
+        rows.append(np.concatenate([prefix, v], 1))
+        if sum(len(r) for r in rows) >= batch:
+            flush()
+    if rows:
+        flush()
+    return np.concatenate(out).reshape(len(X), n_var)
+
+
+# --------------------------------------------------------------------------- segmentation
+def segments(attr: np.ndarray, max_len: int = 10, channels=None):
+    """Segments of one map ``(n_in, W)``: arrays ``channel, start, stop, score``.
+
+    Contiguous same-sign runs per channel, cut into pieces of at most ``max_len`` steps;
+    ``start``/``stop`` are absolute window indices (stop exclusive); ``score`` is the mean.
+    """
+    n_in, W = attr.shape
+    chans = range(n_in) if channels is None else channels
+    ch, st, sp = [], [], []
+    for i in chans:
+        sign = np.sign(attr[i])
+        cuts = np.flatnonzero(np.diff(sign)) + 1
+        bounds = np.concatenate([[0], cuts, [W]])
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            starts = np.arange(a, b, max_len)
+            ch.extend([i] * len(starts)), st.extend(starts), sp.extend(np.minimum(starts + max_len, b))
+    ch, st, sp = np.array(ch, dtype=int), np.array(st, dtype=int), np.array(sp, dtype=int)
+    csum = np.concatenate([np.zeros((n_in, 1)), np.cumsum(attr, 1)], 1)
+    score = (csum[ch, sp] - csum[ch, st]) / np.maximum(sp - st, 1)
+    return ch, st, sp, score
+
+
+def _channels(n_in: int, flip_bias: bool, bias_channel: int | None):
+    return [i for i in range(n_in) if flip_bias or i != bias_channel]
+
+
+# --------------------------------------------------------------------------- correctness
+def deletion_inputs(x_win: np.ndarray, attr: np.ndarray, levels: np.ndarray, max_len: int = 10,
+                    flip_bias: bool = False, bias_channel: int | None = 0) -> np.ndarray:
+    """The window with the top-ranked segments flipped (``x <- 1 - x``), one per level.
+
+    ``levels`` are fractions of the segments in ``[0, 1]``; segments are ranked by mean
+    attribution, most positive first (ties keep channel-then-time order). Returns
+    ``(len(levels), W, n_in)``.
+    """
+    ch, st, sp, score = segments(attr, max_len, _channels(attr.shape[0], flip_bias, bias_channel))
+    order = np.argsort(-score, kind="stable")
+    n_seg = len(order)
+    W = attr.shape[1]
+    # flip mask of each segment, then a cumulative count in rank order
+    rank_of = np.empty(n_seg, dtype=int)
+    rank_of[order] = np.arange(n_seg)
+    step_rank = np.full((attr.shape[0], W), n_seg, dtype=int)  # rank of the segment covering each cell
+    for s in range(n_seg):
+        step_rank[ch[s], st[s]:sp[s]] = rank_of[s]
+    n_flip = np.round(levels * n_seg).astype(int)
+    flip = step_rank.T[None, :, :] < n_flip[:, None, None]  # (levels, W, n_in)
+    return np.where(flip, 1.0 - x_win[None], x_win[None]).astype(x_win.dtype)
+
+
+def ess(net: LIFNetwork, X: np.ndarray, A: np.ndarray, clean: np.ndarray, n_classes: int, window: int,
+        n_levels: int = 20, **kw) -> dict:
+    """Explanation selectivity of maps ``A (P, n_in, window)`` on excerpts ``X (P, T, n_in)``.
+
+    For each point all flip levels run as one batched forward pass. Returns the level
+    fractions, the deletion curve (balanced accuracy of the flipped against the clean
+    predictions at each level) and ``ess``, its normalised area (trapezoid rule over the
+    fraction of segments flipped; lower is better).
+    """
+    levels = np.linspace(0, 1, n_levels + 1)
+    preds = _predict_variants(net, X, window, lambda p: deletion_inputs(X[p, -window:], A[p], levels, **kw))
+    curve = np.array([balanced_accuracy(confusion(clean, preds[:, k], n_classes)) for k in range(len(levels))])
+    return dict(levels=levels, curve=curve, ess=float(np.trapezoid(curve, levels)), preds=preds)
+
+
+# --------------------------------------------------------------------------- output-completeness
+def permuted_inputs(x_win: np.ndarray, attr: np.ndarray, thresholds: np.ndarray, rng: np.random.Generator,
+                    max_len: int = 10, flip_bias: bool = False, bias_channel: int | None = 0) -> np.ndarray:
+    """Keep segments with ``|mean| > thr * max|A|``; permute every other step of each feature in time.
+
+    Returns ``(len(thresholds), W, n_in)``.
+    """
+    chans = _channels(attr.shape[0], flip_bias, bias_channel)
+    ch, st, sp, score = segments(attr, max_len, chans)
+    amax = np.abs(attr).max()
+    out = np.repeat(x_win[None], len(thresholds), 0).copy()
+    for k, thr in enumerate(thresholds):
+        keep = np.zeros(attr.shape, dtype=bool)
+        for s in np.flatnonzero(np.abs(score) > thr * amax):
+            keep[ch[s], st[s]:sp[s]] = True
+        for i in chans:
+            free = np.flatnonzero(~keep[i])
+            out[k, free, i] = x_win[rng.permutation(free), i]
+    return out
+
+
+def output_completeness(net: LIFNetwork, X: np.ndarray, A: np.ndarray, clean: np.ndarray, n_classes: int,
+                        window: int, thresholds=(0, .05, .10, .15, .20, .25, .50, .75), seed: int = 0, **kw) -> dict:
+    """Balanced accuracy of perturbed against clean predictions at each threshold ε."""
+    thresholds = np.asarray(thresholds, dtype=float)
+    rng = np.random.default_rng(seed)
+    preds = _predict_variants(net, X, window, lambda p: permuted_inputs(X[p, -window:], A[p], thresholds, rng, **kw))
+    scores = np.array([balanced_accuracy(confusion(clean, preds[:, k], n_classes)) for k in range(len(thresholds))])
+    return dict(thresholds=thresholds, scores=scores, preds=preds)
+
+
+# --------------------------------------------------------------------------- continuity
+def perturb_runs(x_win: np.ndarray, rng: np.random.Generator, max_frac: float = 0.10,
+                 bias_channel: int | None = 0) -> np.ndarray:
+    """Shorten or lengthen every activity run (a maximal run of ones) by up to ``max_frac``
+    of its length, moving its start and its end independently; the bias is untouched."""
+    out = x_win.copy()
+    W = x_win.shape[0]
+    for i in range(x_win.shape[1]):
+        if i == bias_channel:
+            continue
+        col = np.concatenate([[0], x_win[:, i], [0]])
+        d = np.diff(col)
+        starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+        new = np.zeros(W, dtype=x_win.dtype)
+        for a, b in zip(starts, stops):
+            m = int(max_frac * (b - a))
+            a2 = a + (rng.integers(-m, m + 1) if m else 0)
+            b2 = b + (rng.integers(-m, m + 1) if m else 0)
+            a2, b2 = max(0, a2), min(W, b2)
+            if b2 > a2:
+                new[a2:b2] = 1
+        out[:, i] = new
+    return out
+
+
+def sensitivity(attribute: Callable, X: np.ndarray, A: np.ndarray, targets: np.ndarray, window: int,
+                n_perturb: int = 10, seed: int = 0, **kw) -> dict:
+    """Max-sensitivity: explanations of run-perturbed inputs for the *same* class.
+
+    ``attribute(X (P, T, n_in), targets (P,)) -> (P, n_in, window)``. Returns per point the
+    max and mean Frobenius distance, and the max relative to ``‖A‖_F``.
+    """
+    rng = np.random.default_rng(seed)
+    dist = np.zeros((len(X), n_perturb))
+    for k in range(n_perturb):
+        Xp = X.copy()
+        for p in range(len(X)):
+            Xp[p, -window:] = perturb_runs(X[p, -window:], rng, **kw)
+        Ap = attribute(Xp, targets)
+        dist[:, k] = np.sqrt(((Ap - A) ** 2).sum((1, 2)))
+    norm = np.sqrt((A ** 2).sum((1, 2)))
+    rel = np.where(norm > 0, dist.max(1) / np.where(norm > 0, norm, 1), np.nan)
+    return dict(max_sensitivity=dist.max(1), mean_sensitivity=dist.mean(1), rel_max_sensitivity=rel)
+
+
+# --------------------------------------------------------------------------- compactness
+def gini(values: np.ndarray) -> float:
+    """Gini index of the absolute values (0: uniform, → 1: all mass in one entry)."""
+    v = np.sort(np.abs(values).ravel())
+    n, total = len(v), v.sum()
+    if total == 0:
+        return 0.0
+    return float((2 * np.arange(1, n + 1) - n - 1) @ v / (n * total))
+
+
+def top_share(values: np.ndarray, frac: float = 0.05) -> float:
+    """Share of the absolute mass in the top ``frac`` of entries."""
+    v = np.sort(np.abs(values).ravel())[::-1]
+    total = v.sum()
+    return float(v[: max(1, int(np.ceil(frac * len(v))))].sum() / total) if total > 0 else 0.0
+
+
+def compactness(A: np.ndarray) -> dict:
+    """Per point: L1 mass, Gini index and top-5% share."""
+    return dict(l1_mass=np.abs(A).sum((1, 2)), gini=np.array([gini(a) for a in A]),
+                top5_share=np.array([top_share(a) for a in A]))
+
+
+# --------------------------------------------------------------------------- ground truth
+def ground_truth_scores(A: np.ndarray, masks: np.ndarray) -> dict:
+    """Per point: average precision of ``|A|`` against the mask and the positive mass on it."""
+    ap, share = np.full(len(A), np.nan), np.full(len(A), np.nan)
+    for p, (a, m) in enumerate(zip(A, masks)):
+        if m.any() and not m.all():
+            ap[p] = average_precision_score(m.ravel(), np.abs(a).ravel())
+        pos = np.clip(a, 0, None)
+        if pos.sum() > 0:
+            share[p] = pos[m].sum() / pos.sum()
+    return dict(gt_pr_auc=ap, gt_positive_share=share)
+
+
+# --------------------------------------------------------------------------- summaries
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
+    """Mean and percentile bootstrap interval of the finite values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return np.nan, np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(v.mean()), float(lo), float(hi)
+
+
+def bootstrap_curve_ci(clean: np.ndarray, preds: np.ndarray, n_classes: int, n_boot: int = 500, seed: int = 0,
+                       weights: np.ndarray | None = None, level: float = 0.95):
+    """Interval of a curve-area or a per-level balanced accuracy, resampling points.
+
+    ``preds`` is ``(P, n_levels)``. With ``weights`` (trapezoid weights over levels) the
+    statistic is the weighted area; otherwise the mean over levels.
+    """
+    rng = np.random.default_rng(seed)
+    P, K = preds.shape
+    w = np.full(K, 1.0 / K) if weights is None else weights
+
+    def stat(idx):
+        return float(sum(w[k] * balanced_accuracy(confusion(clean[idx], preds[idx, k], n_classes)) for k in range(K)))
+
+    boots = [stat(rng.integers(0, P, P)) for _ in range(n_boot)]
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return stat(np.arange(P)), float(lo), float(hi)
+
+
+def trapezoid_weights(levels: np.ndarray) -> np.ndarray:
+    """Weights ``w`` with ``w @ f = trapezoid(f, levels)``."""
+    d = np.diff(levels)
+    w = np.zeros(len(levels))
+    w[:-1] += d / 2
+    w[1:] += d / 2
+    return w
+
+
+def tidy_row(dataset: str, model: str, method: str, metric: str, value, lo, hi, n: int) -> dict:
+    """One row of the results table, with the metric's metadata."""
+    info = METRICS[metric]
+    return dict(dataset=dataset, model=model, method=method, metric=metric, value=value, ci_low=lo, ci_high=hi,
+                n=n, higher_is_better=info.higher_is_better, category=info.category)
