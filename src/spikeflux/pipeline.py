@@ -37,6 +37,7 @@ class Notebook:
 #: Every chapter, in an order that respects ``needs``.
 NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("synthetic"),
+    Notebook("theory"),
 )
 
 

@@ -1,0 +1,15 @@
+"""Explanation methods behind one interface: ``explain(net, x, t, method=name)``.
+
+Importing this package registers every method in :data:`METHODS`:
+
+- transport LRP (:mod:`spikeflux.explain.lrp`): ``lrp-0``, ``lrp-epsilon``, ``lrp-zplus``, ``lrp-alphabeta``;
+- Temporal Spike Attribution (:mod:`spikeflux.explain.tsa`): ``tsa-s``, ``tsa-ns``, ``sam``;
+- gradient baselines through Captum (:mod:`spikeflux.explain.gradients`).
+"""
+
+from .registry import METHODS, Attribution, Explanation, Request, explain, register_method
+
+# Method modules register themselves on import.
+from . import lrp, tsa, gradients  # noqa: E402,F401
+
+__all__ = ["METHODS", "Attribution", "Explanation", "Request", "explain", "register_method"]

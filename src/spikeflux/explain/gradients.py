@@ -1,0 +1,264 @@
+r"""Gradient baselines through Captum: integrated gradients, saliency, input x gradient, DeepLIFT.
+
+Every method explains the per-step logit
+
+.. math::
+
+    f(x_{[t_0, t^*]}) = U^L_c[t^*]
+
+as a function of the input window :math:`x_{[t_0, t^*]}` alone: the input before the
+window is held at its true values, i.e. the network starts the window from the true
+carried state :math:`I^l[t_0-1], U^l[t_0-1], b^l[t_0-1]`, read from the recorded forward
+pass (:func:`carried_state`). Gradients flow through the network's fast-sigmoid
+surrogate (``spec/transport.md`` §1), not through the true derivative of the Heaviside
+step (zero almost everywhere), so none of these maps is exact for the spiking network.
+
+:class:`WindowLogits` is the ``nn.Module`` Captum sees: ``forward(window, *state)``
+returns :math:`U^L[t^*]` of shape ``(batch, n_out)``. The ``K`` explained steps share the
+window length, so one Captum call takes a batch of ``K`` windows (split into passes of
+``batch_size`` windows to bound the autograd graph, see :func:`rows_per_pass`).
+
+Every method's ``info`` holds the completeness gap per explained step
+
+.. math::
+
+    \delta = \sum_{i,t} A_i[t] - \bigl(f(x) - f(\bar x)\bigr),
+
+with the baseline :math:`\bar x` = no spikes in the window (prefix unchanged), and
+``f_input`` = :math:`f(x)`, ``f_baseline`` = :math:`f(\bar x)`. For integrated gradients
+:math:`\delta` is Captum's convergence delta; it would vanish as ``n_steps`` grows only for
+a differentiable :math:`f`, which the spiking network is not (the surrogate gradient is
+not the derivative of the step function), so it need not close.
+
+What ``deeplift`` is here. Captum's :class:`~captum.attr.DeepLift` replaces gradients by
+"rescale" multipliers only at ``nn.Module`` non-linearities it knows (``nn.ReLU``,
+``nn.Sigmoid``, ``nn.Tanh``, ``nn.Softmax``, max-pooling, ...) by hooking them.
+:class:`~spikeflux.snn.LIFNetwork` has none: its spike is a custom autograd function and
+its reset gate an element-wise product, so no hook is attached, the multipliers are the
+plain (surrogate) gradients at the input and Captum returns
+:math:`(x - \bar x) \odot \nabla f(x) = x \odot \nabla f(x)`, i.e. exactly
+``input-x-gradient`` (the tests check this). It is kept under its name so that
+comparisons with the literature can say so; it is not a rescale rule through spikes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
+from torch import Tensor, nn
+
+from .registry import Attribution, Request, register_method
+from ..snn import LIFNetwork, SNNOutput, SNNState
+
+#: Captum's integration rules for integrated gradients.
+IG_RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+
+#: Autograd-graph budget (bytes) for one forward/backward pass (see :func:`rows_per_pass`).
+GRAPH_BYTES = 2 ** 31
+
+#: Bytes the autograd graph keeps per (row, step, neuron), in units of the dtype's size
+#: (measured on LIFNetwork: about 9 saved tensors per neuron and step).
+_SAVED_PER_NEURON_STEP = 9
+
+
+class WindowLogits(nn.Module):
+    r"""Captum's view of the network: :math:`U^L[t^*]` of a window started from a carried state.
+
+    Inputs / Outputs
+    ----------------
+    ``window``: ``(batch, window, n_in)``; ``state``: ``I^1..I^L, U^1..U^L, b^1..b^L`` each
+    ``(batch, n_l)`` (the carried state at :math:`t_0 - 1`)  ->  ``(batch, n_out)``, the
+    readout at the window's last step.
+    """
+
+    def __init__(self, net: LIFNetwork):
+        super().__init__()
+        self.net = net
+
+    def forward(self, window: Tensor, *state: Tensor) -> Tensor:  # noqa: D102
+        L = self.net.n_layers
+        carried = SNNState(list(state[:L]), list(state[L:2 * L]), list(state[2 * L:]))
+        return self.net(window, state=carried).output[:, -1]
+
+
+def carried_state(net: LIFNetwork, forward: SNNOutput, t0: Tensor) -> SNNState:
+    r"""The true state :math:`I^l[t_0-1], U^l[t_0-1], b^l[t_0-1]` of every layer, batch ``(K,)``.
+
+    Read from a recorded forward pass (batch 1): ``b = theta - threshold`` from the
+    recorded threshold (ALIF, exact to round-off; zero otherwise). Zero for windows that
+    start at step 0. Starting :class:`WindowLogits` from it reproduces the recorded readout.
+    """
+    rec = forward.record
+    if rec is None:
+        raise ValueError("carried_state needs a recorded forward pass (record=True)")
+    prev = (t0 - 1).clamp(min=0)
+    keep = (t0 > 0).to(net.dtype)[:, None]  # no carried state before step 0
+    I = [rec.syn[l][0, prev] * keep for l in range(net.n_layers)]
+    U = [rec.mem[l][0, prev] * keep for l in range(net.n_layers)]
+    b = [(rec.theta[l][0, prev] - net.threshold) * keep for l in range(net.n_layers)]
+    return SNNState(I, U, b)
+
+
+def windows(x: Tensor, t0: Tensor, window: int) -> Tensor:
+    """``(K, window, n_in)``: the input windows ``x[t0_k : t0_k + window]``."""
+    return x.unfold(0, window, 1)[t0].transpose(1, 2).contiguous()
+
+
+def rows_per_pass(net: LIFNetwork, window: int) -> int:
+    """Windows per forward/backward pass that keep the autograd graph under :data:`GRAPH_BYTES`."""
+    itemsize = torch.empty((), dtype=net.dtype).element_size()
+    per_row = _SAVED_PER_NEURON_STEP * itemsize * window * sum(net.sizes[1:])
+    return max(1, GRAPH_BYTES // per_row)
+
+
+def _check_positive_int(name: str, value, allow_none: bool = True):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
+
+
+def _options(method: str, options: dict, defaults: dict) -> dict:
+    """``defaults`` updated by ``options``; an unknown name is a ``ValueError`` listing the known ones."""
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(sorted(defaults))}")
+    return {**defaults, **options}
+
+
+def _flat(state: SNNState, rows) -> tuple[Tensor, ...]:
+    return tuple(s[rows] for s in (*state.I, *state.U, *state.b))
+
+
+def _explain(net: LIFNetwork, x: Tensor, request: Request, attribute, batch_size: int | None,
+             rows_factor: int = 1) -> Attribution:
+    """Run ``attribute(model, inputs, target, state)`` over chunks of explained steps; add the gap.
+
+    ``rows_factor``: rows one window costs in a pass (2 for DeepLIFT: input and baseline).
+    """
+    _check_positive_int("batch_size", batch_size)
+    model = WindowLogits(net)
+    K, W = request.t.numel(), request.window
+    inputs = windows(x, request.t0, W)
+    state = carried_state(net, request.forward, request.t0)
+    if batch_size is None:
+        batch_size = max(1, rows_per_pass(net, W) // rows_factor)
+    maps = []
+    for lo in range(0, K, batch_size):
+        rows = slice(lo, lo + batch_size)
+        inp = inputs[rows].clone().requires_grad_()  # Captum warns unless inputs require grad
+        with torch.enable_grad():
+            A = attribute(model, inp, request.target[rows], _flat(state, rows))
+        maps.append(A.detach())
+    A = torch.cat(maps).transpose(1, 2).contiguous()  # (K, n_in, window)
+    with torch.no_grad():  # f(x) is the recorded readout (WindowLogits reproduces it to round-off)
+        f_0 = torch.cat([model(torch.zeros_like(inputs[lo:lo + batch_size]),
+                               *_flat(state, slice(lo, lo + batch_size))) for lo in range(0, K, batch_size)])
+    c = request.target[:, None]
+    f_in, f_0 = request.logits.gather(1, c)[:, 0], f_0.gather(1, c)[:, 0]
+    gap = A.sum((1, 2)) - (f_in - f_0)
+    info = {"completeness_gap": gap, "f_input": f_in, "f_baseline": f_0,
+            "baseline": "no spikes in the window, input before it unchanged", "batch_size": batch_size}
+    return Attribution(A, info=info)
+
+
+@register_method("integrated-gradients", family="gradient",
+                 description="Integrated gradients (Captum) from the zero-spike window, surrogate gradient")
+def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
+    r"""Integrated gradients :math:`(x - \bar x) \odot \int_0^1 \nabla f(\bar x + a (x - \bar x))\, da`.
+
+    Options
+    -------
+    n_steps : int
+        Integration points (Captum's ``n_steps``, default 50).
+    rule : str
+        Captum's integration rule (its ``method``), one of :data:`IG_RULES`.
+    internal_batch_size : int or None
+        Rows per pass inside Captum; default as many as :data:`GRAPH_BYTES` allows (at
+        least one integration point of every window in the chunk).
+    batch_size : int or None
+        Explained steps per Captum call; default as many as fit one pass.
+
+    ``info["completeness_gap"]`` is Captum's convergence delta (module docstring).
+    """
+    opts = _options("integrated-gradients", options,
+                    {"n_steps": 50, "rule": "gausslegendre", "internal_batch_size": None, "batch_size": None})
+    n_steps, rule, internal_batch_size = opts["n_steps"], opts["rule"], opts["internal_batch_size"]
+    _check_positive_int("n_steps", n_steps, allow_none=False)
+    _check_positive_int("internal_batch_size", internal_batch_size)
+    if rule not in IG_RULES:
+        raise ValueError(f"rule must be one of {IG_RULES}, got {rule!r}")
+    rows = rows_per_pass(net, request.window)
+
+    def attribute(model, inp, target, state):
+        k = inp.shape[0]
+        ibs = internal_batch_size or max(1, rows // k) * k
+        ibs = max(ibs, k)  # Captum's minimum: one integration point of every window
+        return IntegratedGradients(model).attribute(inp, baselines=torch.zeros_like(inp), target=target,
+                                                    additional_forward_args=state, n_steps=n_steps,
+                                                    method=rule, internal_batch_size=ibs)
+
+    out = _explain(net, x, request, attribute, opts["batch_size"])
+    out.info.update(n_steps=n_steps, rule=rule)
+    return out
+
+
+@register_method("saliency", family="gradient",
+                 description="Saliency |grad f| (Captum), surrogate gradient")
+def saliency(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
+    r"""Saliency :math:`|\nabla f(x)|`; options ``abs`` (default True; False: the signed gradient), ``batch_size``.
+
+    The completeness gap :math:`\sum |\nabla f| - (f(x) - f(\bar x))` is reported for
+    uniformity only: a gradient is not a decomposition of :math:`f(x) - f(\bar x)`, so the
+    gap says nothing about the method's quality.
+    """
+    opts = _options("saliency", options, {"abs": True, "batch_size": None})
+    if not isinstance(opts["abs"], bool):
+        raise ValueError(f"abs must be True or False, got {opts['abs']!r}")
+
+    def attribute(model, inp, target, state):
+        return Saliency(model).attribute(inp, target=target, abs=opts["abs"], additional_forward_args=state)
+
+    out = _explain(net, x, request, attribute, opts["batch_size"])
+    out.info.update(abs=opts["abs"])
+    return out
+
+
+@register_method("input-x-gradient", family="gradient",
+                 description="Input x gradient (Captum), surrogate gradient")
+def input_x_gradient(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
+    r"""Input times gradient :math:`x \odot \nabla f(x)` (first-order Taylor term from the zero window).
+
+    Option ``batch_size`` (explained steps per pass).
+    """
+    opts = _options("input-x-gradient", options, {"batch_size": None})
+
+    def attribute(model, inp, target, state):
+        return InputXGradient(model).attribute(inp, target=target, additional_forward_args=state)
+
+    return _explain(net, x, request, attribute, opts["batch_size"])
+
+
+@register_method("deeplift", family="gradient",
+                 description="Captum DeepLift; on LIFNetwork identical to input x gradient (no hookable non-linearity)")
+def deeplift(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
+    r"""Captum's DeepLIFT from the zero-spike window.
+
+    On :class:`~spikeflux.snn.LIFNetwork` this equals :func:`input_x_gradient`: Captum
+    rescales only at ``nn.Module`` non-linearities it knows, and the spike function is a
+    custom autograd function (see the module docstring). Option ``batch_size``.
+    """
+    opts = _options("deeplift", options, {"batch_size": None})
+
+    def attribute(model, inp, target, state):
+        with warnings.catch_warnings():  # Captum always announces its (here unused) hooks
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
+            return DeepLift(model).attribute(inp, baselines=torch.zeros_like(inp), target=target,
+                                             additional_forward_args=state)
+
+    out = _explain(net, x, request, attribute, opts["batch_size"], rows_factor=2)
+    out.info.update(note="equals input-x-gradient: no Captum-supported non-linearity in LIFNetwork")
+    return out

@@ -1,0 +1,83 @@
+r"""Transport LRP behind :func:`~spikeflux.explain.explain`: ``lrp-0``, ``lrp-epsilon``, ``lrp-zplus``, ``lrp-alphabeta``.
+
+Each method runs :func:`spikeflux.transport.transport` on the recorded forward pass of the
+request (``spec/transport.md``): relevance :math:`R_\text{init}` starts at :math:`U^L_c[t^*]`
+and is moved backwards through the unrolled graph with the method's rule; the inputs keep
+:math:`A_i[t]`, the map of shape ``(K, n_in, window)``, and the :class:`~spikeflux.transport.Ledger`
+books every sink. Options (all methods):
+
+``threshold_policy`` : {"pass", "excess"}
+    spike nodes send all of :math:`R(S[t])` to :math:`U[t-1]`, or only :math:`(U-\theta)/U` of it;
+``init`` : {"logit", "probability", "one"}
+    what :math:`R_\text{init}` is (recorded in the ledger);
+``node_residuals`` : bool
+    also put every node's local residual in ``ledger.node_residuals``;
+``node_relevance`` : bool
+    also put every node's relevance :math:`R_n` in ``ledger.node_relevance``.
+
+``lrp-epsilon`` takes ``epsilon`` (default 1e-6; ``lrp-0`` is ε = 0), ``lrp-alphabeta``
+takes ``alpha``, ``beta`` (default 2, 1; :math:`\alpha - \beta = 1`). An unknown option or a
+bad value raises ``ValueError`` naming it. For a single explained step (an int ``t``) the ledger
+fields are 0-d tensors (no target axis). Zero denominators are booked, never NaN; relevance
+that overflows (``lrp-alphabeta`` with α > 1 over long windows, see
+:class:`~spikeflux.transport.AlphaBeta`) raises ``FloatingPointError``.
+"""
+
+from __future__ import annotations
+
+from ..transport import AlphaBeta, Epsilon, ZPlus, transport
+from .registry import Attribution, register_method
+
+COMMON = {"threshold_policy": "pass", "init": "logit", "node_residuals": False, "node_relevance": False}
+
+
+def _options(method: str, options: dict, own: dict) -> dict:
+    """``own`` and :data:`COMMON` defaults updated by ``options``; unknown names are a ``ValueError``."""
+    allowed = {**COMMON, **own}
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(sorted(allowed))}")
+    return {**allowed, **options}
+
+
+def _run(net, x, request, rule, opts: dict) -> Attribution:
+    """Transport with ``rule`` for every target of ``request``; the ledger squeezed when ``K = 1``."""
+    if not isinstance(opts["node_residuals"], bool):
+        raise ValueError(f"node_residuals must be True or False, got {opts['node_residuals']!r}")
+    attribution, ledger = transport(
+        net, request.forward.record, request.t, request.target, request.window, rule,
+        threshold_policy=opts["threshold_policy"], init=opts["init"], node_residuals=opts["node_residuals"],
+        node_relevance=bool(opts["node_relevance"]),
+    )
+    info = {"rule": rule.name, **rule.params, "threshold_policy": opts["threshold_policy"], "init": opts["init"]}
+    return Attribution(attribution, ledger.squeeze() if request.single else ledger, info)
+
+
+@register_method("lrp-0", family="lrp",
+                 description="LRP-0 transport: F = z_m / z_n · R_n (ε = 0; zero denominators booked as sinks)")
+def lrp_0(net, x, request, **options) -> Attribution:
+    opts = _options("lrp-0", options, {"epsilon": 0.0})
+    if float(opts["epsilon"]) != 0.0:
+        raise ValueError(f"epsilon: lrp-0 is ε = 0, got epsilon={opts['epsilon']} (use lrp-epsilon)")
+    return _run(net, x, request, Epsilon(0.0), opts)
+
+
+@register_method("lrp-epsilon", family="lrp",
+                 description="LRP-ε transport: F = z_m / (z_n + ε sign z_n) · R_n, stabiliser booked as a sink")
+def lrp_epsilon(net, x, request, **options) -> Attribution:
+    opts = _options("lrp-epsilon", options, {"epsilon": 1e-6})
+    return _run(net, x, request, Epsilon(opts["epsilon"]), opts)
+
+
+@register_method("lrp-zplus", family="lrp",
+                 description="LRP-z⁺ transport: only positive contributions carry relevance")
+def lrp_zplus(net, x, request, **options) -> Attribution:
+    return _run(net, x, request, ZPlus(), _options("lrp-zplus", options, {}))
+
+
+@register_method("lrp-alphabeta", family="lrp",
+                 description="LRP-αβ transport (α - β = 1): positive and negative contributions normalised apart")
+def lrp_alphabeta(net, x, request, **options) -> Attribution:
+    opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0})
+    return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"]), opts)

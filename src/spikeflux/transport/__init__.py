@@ -1,0 +1,23 @@
+r"""Relevance transport: LRP as a discrete conservative scheme on the unrolled LIF graph.
+
+``spec/transport.md`` is the contract. One concept a module:
+
+- :mod:`.graph`   the unrolled graph: every node's value as a sum of in-edge contributions,
+  per neuron model (zero/subtract reset, spiking/leaky readout, recurrent :math:`V`, ALIF);
+- :mod:`.rules`   the flux rules (LRP-0/ε, z⁺, αβ) and the threshold policies (pass, excess);
+- :mod:`.ledger`  sinks by cause, the per-slice continuity equation, the global balance;
+- :mod:`.engine`  the generic, batched backward sweep (:func:`transport`).
+
+The user-facing entry point is ``spikeflux.explain.explain(net, x, t, method="lrp-epsilon")``.
+"""
+
+from .engine import INITS, transport
+from .graph import LayerGraph, MatrixEdges, decompose
+from .ledger import Ledger
+from .rules import (POLICIES, RULES, SINK_CAUSES, AlphaBeta, Epsilon, Excess, Pass, Rule, ZPlus,
+                    get_policy, get_rule)
+
+__all__ = [
+    "INITS", "POLICIES", "RULES", "SINK_CAUSES", "AlphaBeta", "Epsilon", "Excess", "LayerGraph", "Ledger",
+    "MatrixEdges", "Pass", "Rule", "ZPlus", "decompose", "get_policy", "get_rule", "transport",
+]

@@ -1,0 +1,362 @@
+r"""The generic backward sweep: relevance transport on the unrolled LIF graph.
+
+:mod:`.graph` writes each node as a sum of in-edge contributions, :mod:`.rules` turns them
+into per-step coefficients (:math:`F(n \to m) = c_m R_n`), and this module moves relevance
+through the graph and books it (:mod:`.ledger`).
+
+Why one loop over time per layer is enough: a layer's spikes :math:`S^l[t]` read only its
+own :math:`U^l[t-1]`, so without recurrent weights the graph is acyclic layer by layer.
+The sweep runs the output layer backwards over time (element-wise ops on ``(K, n_L)``),
+pushes relevance to the spike nodes of the layer below for *all* steps with one batched
+matrix product, then sweeps that layer, and so on down to the inputs. Inside a layer, per
+step :math:`t` (going down):
+
+.. math::
+
+    R(U[t]) &= c_\text{leak}[t+1]\,R(U[t+1]) + g[t+1]\,R(S[t+1]) \; (+ R_\text{init} \text{ at } t^*) \\
+    R(I[t]) &= c_\text{decay}[t+1]\,R(I[t+1]) + c_\text{int}[t]\,R(U[t]) \\
+    R(S[t]) &= R_\uparrow(S[t]) + c_\text{reset}[t]\,R(U[t]) + S[t] \odot \big((k[t]\,R(I[t]))\,V\big)
+
+(:math:`g` the threshold policy's pass share; the last two terms only under the subtract
+reset, resp. with recurrent :math:`V`). ``K`` targets with different :math:`t^*` share the
+sweep: each injects :math:`R_\text{init}` at its own step and is cut at its own window start
+:math:`t_0` (what reaches :math:`I[t_0-1], U[t_0-1]` is the ``boundary`` sink). No autograd.
+
+Shapes: ``Ts`` steps of the span :math:`[\min t_0, \max t^*]`, ``K`` targets, ``n`` neurons;
+relevance tensors are time-major ``(Ts, K, n)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..snn import LIFNetwork, Record
+from . import ledger as _ledger
+from .graph import LayerGraph, decompose, split
+from .rules import NodeFlux, Rule, get_policy, get_rule
+
+INITS = ("logit", "probability", "one")
+
+
+@dataclass
+class LayerFlux:
+    """The coefficients of one layer: :class:`NodeFlux` of ``U`` (edges leak, integration[, reset]),
+    of ``I`` (edge decay, matrix edges), and the threshold policy's pass share ``g`` / sink ``s``
+    (``None`` = 1, resp. 0)."""
+
+    U: NodeFlux
+    I: NodeFlux
+    passed: Tensor | None
+    threshold_sink: Tensor | None
+
+
+@dataclass
+class Relevance:
+    """What one layer's sweep leaves: :math:`R(U), R(I), R(S)`, ``(Ts, K, n)`` (``S`` may be ``None`` = 0)."""
+
+    U: Tensor
+    I: Tensor
+    S: Tensor | None
+
+
+def layer_flux(graph: LayerGraph, rule: Rule, policy) -> LayerFlux:
+    """Apply ``rule`` to the ``U`` and ``I`` nodes and ``policy`` to the ``S`` nodes of one layer."""
+    u_edges = [graph.leak, graph.integration] + ([graph.reset] if graph.reset is not None else [])
+    passed, sink = policy.node(graph) if graph.spiking else (None, None)
+    return LayerFlux(rule.node(u_edges), rule.node([graph.decay], graph.matrix), passed, sink)
+
+
+def spread(rp: Tensor, rn: Tensor | None, source: Tensor, weight: Tensor, shared: bool) -> tuple[Tensor, Tensor]:
+    r"""Flux through matrix edges :math:`z_{ni} = M_{ni} s_i`, split by the sign of :math:`z`.
+
+    ``rp`` :math:`= k^+ R_n`, ``rn`` :math:`= k^- R_n` (``(..., n)``); ``source`` :math:`s` ``(..., m)``;
+    ``weight`` :math:`M` ``(n, m)``. Returns the positive- and negative-channel flux to the sources,
+    :math:`s_i^+ (r^+ M^+ + r^- M^-)_i + s_i^- (r^+ M^- + r^- M^+)_i` split into its :math:`z^\pm` parts.
+    """
+    (sp, sn), wp, wn = split(source), weight.clamp(min=0), weight.clamp(max=0)
+    rn = rp if shared else rn
+    pos = sp * (rp @ wp) + (sn * (rp @ wn) if sn is not None else 0)
+    neg = (sp * (rn @ wn) + (sn * (rn @ wp) if sn is not None else 0)) if rn is not None else torch.zeros_like(pos)
+    return pos, neg
+
+
+def push(R: Tensor, node: NodeFlux, source: Tensor, weight: Tensor) -> Tensor:
+    r"""Relevance sent down the synapses of a layer, :math:`F(I^l_j[t] \to S^{l-1}_i[t])` summed over ``j``.
+
+    ``R`` :math:`R(I[t])` ``(Ts, K, n)``; ``source`` :math:`S^{l-1}[t]` ``(Ts, m)`` (spikes, >= 0).
+    """
+    src = source[:, None]
+    if node.shared:  # LRP-0/ε: s_i Σ_j W_ji R_j / (z_j + ε sign z_j), one matrix product
+        return src * ((R * node.kpos[:, None]) @ weight)
+    out = src * ((R * node.kpos[:, None]) @ weight.clamp(min=0))
+    if node.kneg is not None:
+        out = out + src * ((R * node.kneg[:, None]) @ weight.clamp(max=0))
+    return out
+
+
+def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, cut: dict, K: int) -> Relevance:
+    """One layer, backwards over time (module docstring). ``up``: :math:`R_\\uparrow(S)` ``(Ts, K, n)`` or ``None``;
+    ``inject``/``cut``: step -> ``(K, n)`` added to :math:`R(U)`, resp. ``(K, 1)`` keep-mask of the carries."""
+    Ts, n = graph.leak.shape
+    c_leak, c_int = flux.U.edges[0].unbind(0), flux.U.edges[1].unbind(0)
+    c_reset = flux.U.edges[2].unbind(0) if graph.reset is not None else None
+    c_dec = flux.I.edges[0].unbind(0)
+    V = graph.recurrent
+    in_loop = c_reset is not None or V is not None  # R(S[t]) needs R(U[t]) or R(I[t]) of the same step
+    g = flux.passed.unbind(0) if (in_loop and flux.passed is not None) else None
+    if in_loop:
+        up_t = up.unbind(0) if up is not None else None
+        rec = _recurrent_step(graph, flux.I) if V is not None else None
+    else:  # R(S) is known for every step: its share g R(S) to U[t-1], all steps at once
+        thr = None if up is None else (up if flux.passed is None else up * flux.passed[:, None])
+        thr_t = thr.unbind(0) if thr is not None else None
+    zeros = graph.leak.new_zeros(K, n)
+    carry_U, carry_I = zeros, zeros  # R(U[t]), R(I[t]) received from slice t+1
+    out_U, out_I, out_S = [], [], []
+    for t in range(Ts - 1, -1, -1):
+        RU = carry_U + inject[t] if t in inject else carry_U
+        RI = torch.addcmul(carry_I, c_int[t], RU)  # + F(U[t] -> I[t])
+        if in_loop:
+            RS = up_t[t] if up_t is not None else zeros
+            if c_reset is not None:
+                RS = torch.addcmul(RS, c_reset[t], RU)  # + F(U[t] -> S[t]), reset edge
+            if rec is not None:
+                RS = RS + rec(t, RI)  # + F(I[t] -> S[t]), recurrent edges
+            out_S.append(RS)
+            to_prev = RS if g is None else RS * g[t]  # F(S[t] -> U[t-1])
+        else:
+            to_prev = thr_t[t] if thr_t is not None else None
+        carry_U = torch.addcmul(to_prev, c_leak[t], RU) if to_prev is not None else c_leak[t] * RU
+        carry_I = c_dec[t] * RI  # F(I[t] -> I[t-1])
+        if t in cut:  # targets whose window starts at t: U[t-1], I[t-1] are boundary nodes
+            carry_U, carry_I = carry_U * cut[t], carry_I * cut[t]
+        out_U.append(RU)
+        out_I.append(RI)
+    stack = lambda xs: torch.stack(xs[::-1])  # noqa: E731
+    return Relevance(stack(out_U), stack(out_I), stack(out_S) if in_loop else up)
+
+
+def _recurrent_step(graph: LayerGraph, node: NodeFlux):
+    r"""``f(t, R(I[t]))``: flux through :math:`V`, :math:`S_i[t] \sum_j (k^+ V^+ + k^- V^-)_{ji} R_j` (``(K, n)``)."""
+    V, S = graph.recurrent, graph.spikes.unbind(0)
+    kp = node.kpos.unbind(0)
+    if node.shared:
+        return lambda t, RI: S[t] * ((RI * kp[t]) @ V)
+    Vp, Vn = V.clamp(min=0), V.clamp(max=0)
+    kn = node.kneg.unbind(0) if node.kneg is not None else None
+    if kn is None:
+        return lambda t, RI: S[t] * ((RI * kp[t]) @ Vp)
+    return lambda t, RI: S[t] * ((RI * kp[t]) @ Vp + (RI * kn[t]) @ Vn)
+
+
+def slice_sum(R: Tensor, coef: Tensor | None) -> Tensor:
+    """:math:`\\sum_j c_j[t] R_j[t]` per slice and target: ``(Ts, K, n)``, ``(Ts, n)`` -> ``(Ts, K)``."""
+    if coef is None:
+        return R.sum(-1)
+    return torch.bmm(R, coef.unsqueeze(-1)).squeeze(-1)
+
+
+class Book:
+    """Per-slice accumulators over the span, ``(Ts, K)``: flux :math:`\\Phi`, sinks by cause, zero counts."""
+
+    def __init__(self, Ts: int, K: int, like: Tensor):
+        self.flux = like.new_zeros(Ts, K)
+        self.sinks: dict[str, Tensor] = {}
+        self.zero = like.new_zeros(Ts, K)
+        self.mass = like.new_zeros(K)  # Σ_n |R_n|, the scale of round-off
+
+    def add_mass(self, R: Tensor | None):
+        if R is not None:
+            self.mass += torch.linalg.vector_norm(R, 1, dim=(0, 2))
+
+    def sink(self, cause: str, value: Tensor):
+        self.sinks[cause] = self.sinks.get(cause, 0) + value
+
+    def layer(self, R: Relevance, f: LayerFlux):
+        """Book one layer: crossing flux (leak, decay, spike edges), the sinks of its nodes, their mass."""
+        for Rn in (R.U, R.I, R.S):
+            self.add_mass(Rn)
+        self.flux += slice_sum(R.U, f.U.edges[0]) + slice_sum(R.I, f.I.edges[0])
+        if R.S is not None:
+            self.flux += slice_sum(R.S, f.passed)
+            if f.threshold_sink is not None:
+                self.sink("threshold", slice_sum(R.S, f.threshold_sink))
+        for node, Rn in ((f.U, R.U), (f.I, R.I)):
+            for cause, coef in node.sinks.items():
+                self.sink(cause, slice_sum(Rn, coef))
+            if node.zero is not None:
+                self.zero += slice_sum((Rn != 0).to(Rn.dtype), node.zero.to(Rn.dtype))
+
+
+def local_residuals(R: Relevance, f: LayerFlux, graph: LayerGraph) -> dict[str, Tensor]:
+    r"""Local residuals :math:`r_n = R_n (1 - \sum_m c_m - s_n)` of one layer's nodes, ``(Ts, K, n)``."""
+    def rest(node: NodeFlux, extra=0):
+        return 1.0 - sum(node.edges) - extra - sum(node.sinks.values(), torch.zeros_like(node.edges[0]))
+
+    out = {"U": R.U * rest(f.U), "I": R.I * rest(f.I, f.I.matrix_share(graph.matrix))}
+    if R.S is not None:
+        g = 1.0 if f.passed is None else f.passed
+        s = 0.0 if f.threshold_sink is None else f.threshold_sink
+        out["S"] = R.S * (1.0 - g - s)
+    return out
+
+
+def initial_relevance(logits: Tensor, target: Tensor, init: str) -> Tensor:
+    r""":math:`R_\text{init}` ``(K,)`` from the readout :math:`U^L[t^*]` ``(K, n_out)``: logit, probability or one."""
+    if init == "logit":
+        return logits.gather(1, target[:, None])[:, 0]
+    if init == "probability":
+        return torch.softmax(logits, -1).gather(1, target[:, None])[:, 0]
+    if init == "one":
+        return torch.ones_like(logits[:, 0])
+    raise ValueError(f"init must be one of {INITS}, got {init!r}")
+
+
+def window_columns(values: Tensor, offset: Tensor, window: int) -> Tensor:
+    """Per-target window of span-indexed values: ``(Ts, K, ...)`` -> ``(K, w, ...)``, row ``k`` from ``offset[k]``."""
+    idx = offset[:, None] + torch.arange(window, device=values.device)  # (K, w)
+    v = values.transpose(0, 1)  # (K, Ts, ...)
+    idx = idx.view(*idx.shape, *([1] * (v.dim() - 2))).expand(-1, -1, *v.shape[2:])
+    return v.gather(1, idx)
+
+
+@torch.no_grad()
+def transport(
+    net: LIFNetwork,
+    record: Record,
+    t,
+    target,
+    window: int,
+    rule: str | Rule = "epsilon",
+    threshold_policy: str = "pass",
+    init: str = "logit",
+    node_residuals: bool = False,
+    node_relevance: bool = False,
+    **rule_params,
+) -> tuple[Tensor, _ledger.Ledger]:
+    r"""Explain ``K`` targets of one recorded sequence in one sweep.
+
+    Parameters
+    ----------
+    net : LIFNetwork
+    record : Record
+        ``net(x[None, :T], record=True).record`` with :math:`T > \max t^*` (batch 1).
+    t, target : sequence of int or Tensor
+        The explained steps :math:`t^*_k` and classes :math:`c_k`, ``(K,)``.
+    window : int
+        Steps per window, ending at :math:`t^*_k`: :math:`t_0 = t^* - w + 1 \ge 0`.
+    rule : str or Rule
+        ``"epsilon"`` (with ``epsilon=``), ``"0"``, ``"zplus"``, ``"alphabeta"`` (``alpha=``, ``beta=``).
+    threshold_policy : {"pass", "excess"}
+    init : {"logit", "probability", "one"}
+        :math:`R_\text{init}` at :math:`U^L_c[t^*]`.
+    node_residuals : bool
+        Also return every node's local residual (memory: ``3 K w n`` per layer).
+    node_relevance : bool
+        Also return every node's relevance :math:`R_n` (keys ``"U1"``, ``"I1"``, ``"S1"``, ...,
+        ``(K, w, n_l)`` each): edge fluxes follow as :math:`F(n \to m) = c_m R_n`.
+
+    Notes
+    -----
+    Memory is a few ``(Ts, K, n)`` tensors per layer at a time (about 1.6 GB peak for
+    ``K = 180`` steps of the 3600-step ADL-sized float32 network); split larger batches.
+
+    Returns
+    -------
+    attribution : Tensor
+        :math:`A_i[t]`, ``(K, n_in, w)``, column ``w-1`` is :math:`t^*`.
+    ledger : Ledger
+
+    Raises
+    ------
+    ValueError
+        Unknown rule, policy or init, bad rule parameters, windows outside the record.
+    FloatingPointError
+        When relevance overflows (αβ with α > 1 over long windows, see :class:`.rules.AlphaBeta`);
+        zero and subnormal denominators never produce NaN, they are booked.
+    """
+    rule, policy = get_rule(rule, **rule_params), get_policy(threshold_policy)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    x = record.spikes[0][0]
+    device = x.device
+    steps = [int(s) for s in torch.as_tensor(t).reshape(-1).tolist()]
+    target = torch.as_tensor(target, device=device).reshape(-1).long()
+    window, K = int(window), len(steps)
+    starts = [s - window + 1 for s in steps]
+    if K == 0 or target.numel() != K:
+        raise ValueError(f"target: need one class per step, got {target.numel()} for {K} steps")
+    if window < 1 or min(starts) < 0 or max(steps) >= x.shape[0]:
+        raise ValueError(f"window={window}: every window [t-w+1, t] must lie in 0..{x.shape[0] - 1}")
+    start, stop = min(starts), max(steps) + 1
+    graphs = decompose(net, record, start, stop)
+    r_init = initial_relevance(record.mem[-1][0][steps], target, init)
+    inject, cut = _injections(steps, starts, start, target, r_init, net.sizes[-1])
+
+    book = Book(stop - start, K, x)
+    up, residuals, relevance = None, {}, {}
+    for l in range(net.n_layers - 1, -1, -1):
+        graph = graphs[l]
+        flux = layer_flux(graph, rule, policy)
+        R = sweep(graph, flux, up, inject if l == net.n_layers - 1 else {}, cut, K)
+        book.layer(R, flux)
+        if node_residuals:
+            residuals.update({f"{k}{l + 1}": v for k, v in local_residuals(R, flux, graph).items()})
+        if node_relevance:
+            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S)) if v is not None})
+        if l > 0:
+            up = push(R.I, flux.I, graph.source, graph.weight)
+        else:
+            channels = _absorb(R.I, flux.I, graph.source, graph.weight)
+        del R
+    attribution, ledger = _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start,
+                                  window, target, relevance)
+    if not bool(torch.isfinite(ledger.relevance_mass).all()):  # Σ|R_n| is finite iff every R_n is
+        raise FloatingPointError(
+            f"relevance overflowed to inf/NaN in {x.dtype} with rule {rule.name} {rule.params} over a "
+            f"{window}-step window; αβ with α > 1 multiplies relevance by α at every node without negative "
+            f"contributions (e.g. synaptic decay through input silence): use a shorter window, z⁺ or ε")
+    return attribution, ledger
+
+
+def _injections(steps, starts, start, target, r_init, n_out):
+    """``inject``: span step -> ``(K, n_out)`` :math:`R_\\text{init}` at :math:`U^L_c[t^*]`;
+    ``cut``: span step -> ``(K, 1)`` keep-mask (0 for targets whose window starts there)."""
+    device, dtype = r_init.device, r_init.dtype
+    t_star, t0 = torch.tensor(steps, device=device), torch.tensor(starts, device=device)
+    onehot = r_init.new_zeros(len(steps), n_out).scatter_(1, target[:, None], r_init[:, None])
+    inject = {s - start: onehot * (t_star == s)[:, None].to(dtype) for s in set(steps)}
+    cut = {s - start: (t0 != s)[:, None].to(dtype) for s in set(starts) if s > start}
+    return inject, cut
+
+
+def _absorb(R: Tensor, node: NodeFlux, x: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
+    r"""Input absorption :math:`A_i[t] = R(x_i[t])` by channel: flux through :math:`z^+`, :math:`z^-`; ``(Ts, K, n_in)`` each."""
+    rp = R * node.kpos[:, None]
+    rn = R * node.kneg[:, None] if (node.kneg is not None and not node.shared) else None
+    return spread(rp, rn, x[:, None], weight, node.shared)
+
+
+def _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start, window, target,
+            relevance=None):
+    """Gather every target's window out of the span and build the ledger."""
+    device = r_init.device
+    offset = torch.tensor(starts, device=device) - start
+    cols = lambda v: window_columns(v, offset, window)  # noqa: E731
+    pos, neg = cols(channels[0]), cols(channels[1])  # (K, w, n_in)
+    attribution = (pos + neg).transpose(1, 2)  # (K, n_in, w)
+    book.add_mass(attribution.transpose(0, 1))
+    node_res = {k: cols(v) for k, v in residuals.items()} if residuals else None
+    node_rel = {k: cols(v) for k, v in relevance.items()} if relevance else None
+    return attribution, _ledger.build(
+        rule=rule, policy=policy, init=init, r_init=r_init,
+        absorption=attribution.sum(1), flux=cols(book.flux),
+        sinks_by_cause={c: cols(v) for c, v in book.sinks.items()},
+        channels=(pos.sum((1, 2)), neg.sum((1, 2))), attribution=attribution,
+        zero_count=cols(book.zero).sum(1).round().long(),
+        t=torch.tensor(steps, device=device), t0=torch.tensor(starts, device=device), target=target,
+        node_residuals=node_res, node_relevance=node_rel, mass=book.mass,
+    )

@@ -1,0 +1,173 @@
+r"""The unrolled LIF graph, ``spec/transport.md`` §2: every node value as a sum of in-edge contributions.
+
+For one layer :math:`l` and every step :math:`t` of a span, :func:`decompose` reads the
+recorded forward pass and writes down the contribution :math:`z` of each in-edge:
+
+======================================  ============================================  =====================
+edge (forward)                          contribution :math:`z`                        kind
+======================================  ============================================  =====================
+:math:`U[t-1] \to U[t]`                 :math:`(1-S[t])\,\beta U[t-1]`                temporal (leak)
+:math:`I[t] \to U[t]`                   :math:`(1-S[t])\,I[t]`                        integration
+:math:`S[t] \to U[t]` (subtract reset)  :math:`-\theta[t-1]\,S[t]`                   reset, negative
+:math:`I[t-1] \to I[t]`                 :math:`\alpha I[t-1]`                         temporal (decay)
+:math:`S^{l-1}_i[t] \to I^l_j[t]`       :math:`W_{ji} S^{l-1}_i[t]`                   spatial (synapse)
+:math:`S^l_i[t] \to I^l_j[t]`           :math:`V_{ji} S^l_i[t]`                       spatial (recurrent)
+:math:`U[t-1] \to S[t]`                 threshold node (see :mod:`.rules`)            threshold
+======================================  ============================================  =====================
+
+The gate :math:`(1-S[t])` of the hard reset is 1 under ``reset="subtract"`` and for a
+``readout="leaky"`` output layer (which never spikes). It is held constant, as LSTM-LRP
+holds its gates: a node that was reset has value 0 and passes no relevance. A spiking
+output layer has spike nodes :math:`S^L[t]` too: under the zero reset they only gate
+(no out-edge carries relevance), under the subtract reset the reset edge
+:math:`S^L[t] \to U^L[t]` sends (negative) relevance back through the threshold node to
+:math:`U^L[t-1]`, as in hidden layers.
+
+**Adaptive threshold (ALIF).** :math:`\theta^l[t-1] = \theta + b^l[t-1]` is treated as a
+*gate*, like the reset gate, and not as a relevance path. The spike
+:math:`S[t] = H(U[t-1] - \theta[t-1])` is a threshold node with a single in-edge from the
+membrane (spec §2); the Heaviside step has no additive split between :math:`U` and
+:math:`b`, and :math:`b` is itself a function of the neuron's own past spikes, so a path
+through it would only re-route relevance the membrane already carries back in time.
+Holding :math:`b` constant keeps the spec's table intact: it sets *which* neurons spike,
+how much the subtract reset removes (:math:`-\theta[t-1] S[t]`) and, for the ``excess``
+policy, the threshold share :math:`\theta[t-1]/U[t-1]`.
+
+Shapes: ``Ts`` steps of the span, ``n`` neurons of the layer, ``m`` of the layer below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+from torch import Tensor
+
+from ..snn import LIFNetwork, Record
+
+
+@dataclass
+class MatrixEdges:
+    r"""The spatial in-edges of the synaptic nodes :math:`I^l_j[t]`: :math:`z_{ji} = M_{ji}\, s_i[t]`.
+
+    Parameters
+    ----------
+    pairs : list of (Tensor, Tensor)
+        ``(source, weight)``: source values :math:`s[t]` ``(Ts, m)`` and matrix ``(n, m)``
+        (the synapse :math:`W^l` from :math:`S^{l-1}`, the recurrent :math:`V^l` from :math:`S^l`).
+    """
+
+    pairs: list[tuple[Tensor, Tensor]]
+
+    @cached_property
+    def total(self) -> Tensor:
+        r""":math:`\sum_i z_{ji}[t]`, shape ``(Ts, n)``."""
+        return sum(s @ w.T for s, w in self.pairs)
+
+    @cached_property
+    def parts(self) -> tuple[Tensor, Tensor]:
+        r"""``(Z⁺, Z⁻)``: :math:`\sum_i z_{ji}^+` and :math:`\sum_i z_{ji}^-`, each ``(Ts, n)``.
+
+        :math:`(w s)^+ = w^+ s^+ + w^- s^-` and :math:`(w s)^- = w^- s^+ + w^+ s^-`.
+        """
+        pos, neg = 0, 0
+        for s, w in self.pairs:
+            (sp, sn), wp, wn = split(s), w.clamp(min=0), w.clamp(max=0)
+            pos = pos + sp @ wp.T + (sn @ wn.T if sn is not None else 0)
+            neg = neg + sp @ wn.T + (sn @ wp.T if sn is not None else 0)
+        return pos, neg
+
+
+def split(v: Tensor) -> tuple[Tensor, Tensor | None]:
+    """``(v⁺, v⁻)``; ``v⁻`` is ``None`` when ``v`` has no negative entry (spikes, binary inputs)."""
+    neg = v.clamp(max=0)
+    return v.clamp(min=0), (neg if bool((v < 0).any()) else None)
+
+
+@dataclass
+class LayerGraph:
+    r"""One layer's nodes :math:`S^l[t], I^l[t], U^l[t]` for the steps of a span, as in-edge contributions.
+
+    Attributes (all ``(Ts, n)`` unless said)
+    ----------------------------------------
+    leak : :math:`(1-S[t])\,\beta U[t-1]`, edge :math:`U[t-1] \to U[t]`.
+    integration : :math:`(1-S[t])\,I[t]`, edge :math:`I[t] \to U[t]`.
+    reset : :math:`-\theta[t-1] S[t]`, edge :math:`S[t] \to U[t]`; ``None`` under the zero reset.
+    decay : :math:`\alpha I[t-1]`, edge :math:`I[t-1] \to I[t]`.
+    matrix : :class:`MatrixEdges` of :math:`I[t]`: synapse :math:`W^l` (source ``(Ts, m)``) and recurrent :math:`V^l`.
+    spikes : :math:`S^l[t]`.
+    membrane_prev : :math:`U[t-1]`, the value read by the threshold node :math:`S[t]`.
+    threshold_prev : :math:`\theta[t-1]` (adaptive under ALIF, a gate).
+    spiking : whether the layer emits spikes (``False`` for a leaky readout).
+    """
+
+    leak: Tensor
+    integration: Tensor
+    reset: Tensor | None
+    decay: Tensor
+    matrix: MatrixEdges
+    spikes: Tensor
+    membrane_prev: Tensor
+    threshold_prev: Tensor
+    spiking: bool
+
+    @property
+    def source(self) -> Tensor:
+        """:math:`S^{l-1}[t]` ``(Ts, m)`` (the input :math:`x[t]` for the first layer)."""
+        return self.matrix.pairs[0][0]
+
+    @property
+    def weight(self) -> Tensor:
+        """:math:`W^l` ``(n, m)``."""
+        return self.matrix.pairs[0][1]
+
+    @property
+    def recurrent(self) -> Tensor | None:
+        """:math:`V^l` ``(n, n)`` or ``None``."""
+        return self.matrix.pairs[1][1] if len(self.matrix.pairs) > 1 else None
+
+
+def previous(v: Tensor, start: int, stop: int, initial: float) -> Tensor:
+    """``v[t-1]`` for ``t = start..stop-1`` from ``v`` of shape ``(T, n)``; ``v[-1] = initial``."""
+    if start > 0:
+        return v[start - 1 : stop - 1]
+    first = torch.full_like(v[:1], initial)
+    return torch.cat([first, v[: stop - 1]])
+
+
+def decompose(net: LIFNetwork, record: Record, start: int, stop: int) -> list[LayerGraph]:
+    """The :class:`LayerGraph` of every layer for the steps ``start..stop-1`` of a recorded pass.
+
+    ``record`` is ``net(x[None], record=True).record`` (batch 1, zero initial state).
+    """
+    return [_layer(net, record, l, start, stop) for l in range(net.n_layers)]
+
+
+def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int) -> LayerGraph:
+    """Layer ``l`` (0-based over weight layers): the table of the module docstring as code lines."""
+    alpha, beta = net.alpha, net.beta
+    S = record.spikes[l + 1][0]  # S^l[t], (T, n)
+    I, U, theta = record.syn[l][0], record.mem[l][0], record.theta[l][0]
+    S_t, I_t = S[start:stop], I[start:stop]
+    U_prev = previous(U, start, stop, 0.0)  # U[t-1], U[-1] = 0
+    I_prev = previous(I, start, stop, 0.0)  # I[t-1], I[-1] = 0
+    theta_prev = previous(theta, start, stop, net.threshold)  # θ[t-1], θ[-1] = θ (b[-1] = 0)
+    spiking = net.spiking(l)
+    subtract = net.reset == "subtract" and spiking
+    gate = 1.0 - S_t if (spiking and not subtract) else torch.ones_like(S_t)  # (1 - S[t]) held constant
+    source = record.spikes[l][0][start:stop]  # S^{l-1}[t] or x[t]
+    pairs = [(source, net.weights[l].detach())]
+    if net.recurrent_weights and l < net.n_layers - 1:
+        pairs.append((S_t, net.recurrent_weights[l].detach()))
+    return LayerGraph(
+        leak=gate * (beta * U_prev),
+        integration=gate * I_t,
+        reset=-theta_prev * S_t if subtract else None,
+        decay=alpha * I_prev,
+        matrix=MatrixEdges(pairs),
+        spikes=S_t,
+        membrane_prev=U_prev,
+        threshold_prev=theta_prev,
+        spiking=spiking,
+    )

@@ -1,0 +1,151 @@
+r"""The relevance ledger and the discrete continuity equation, ``spec/transport.md`` §4.
+
+Nodes are grouped by time slice :math:`t` of the window :math:`[t_0, t^*]`:
+
+- :math:`\Phi[t]`: the flux on the edges crossing from slice :math:`t` to :math:`t-1`
+  (leak :math:`U[t] \to U[t-1]`, synaptic decay :math:`I[t] \to I[t-1]`, spike edges
+  :math:`S[t] \to U[t-1]`, every layer);
+- :math:`A[t] = \sum_i A_i[t]`: the relevance absorbed by the inputs;
+- :math:`\sigma[t]`: the sinks booked at nodes of slice :math:`t`, by cause
+  (``stabilizer``, ``zero_denominator``, ``threshold``, ``empty_side``).
+
+.. math::
+
+    \Phi[t+1] - \Phi[t] = A[t] + \sigma[t], \quad \Phi[t^*+1] := R_\text{init}, \qquad
+    R_\text{init} = \sum_t A[t] + \sum_t \sigma[t] + \Phi[t_0]
+
+:math:`\Phi[t_0]`, the relevance reaching :math:`I[t_0-1]`, :math:`U[t_0-1]`, is the
+``boundary`` sink; it is not part of :math:`\sigma`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import torch
+from torch import Tensor
+
+from .rules import SINK_CAUSES
+
+
+@dataclass
+class Ledger:
+    r"""Where the initial relevance went, for ``K`` explained targets (window ``w``).
+
+    Per-target fields have a leading ``K`` axis (``(K,)`` scalars, ``(K, w)`` slices, column
+    ``w-1`` being :math:`t^*`); :meth:`squeeze` drops it for a single target (0-d tensors).
+
+    Attributes
+    ----------
+    rule, params, threshold_policy, init : str, dict, str, str
+        The rule and its parameters, the threshold policy, and what :math:`R_\text{init}` is
+        (``"logit"`` :math:`U^L_c[t^*]`, ``"probability"`` :math:`\mathrm{softmax}(U^L[t^*])_c`, ``"one"``).
+    relevance_init : Tensor
+        :math:`R_\text{init}`, ``(K,)``.
+    sinks : dict of str to Tensor
+        Total sink by cause (all of :data:`~.rules.SINK_CAUSES`, ``boundary`` :math:`= \Phi[t_0]`), ``(K,)``.
+    absorbed : Tensor
+        :math:`\sum_t A[t]`, ``(K,)``.
+    flux, absorption, sink_slices : Tensor
+        :math:`\Phi[t]`, :math:`A[t]`, :math:`\sigma[t]` for :math:`t = t_0..t^*`, ``(K, w)``.
+    sink_slices_by_cause : dict of str to Tensor
+        :math:`\sigma[t]` by cause (``boundary`` excluded), ``(K, w)``.
+    continuity_residual : Tensor
+        :math:`\Phi[t+1] - \Phi[t] - A[t] - \sigma[t]`, ``(K, w)``.
+    global_residual, global_residual_relative : Tensor
+        :math:`R_\text{init} - \sum A - \sum \sigma - \Phi[t_0]` and its ratio to
+        :math:`|R_\text{init}|` (guarded: 0 when both are 0), ``(K,)``.
+    attribution_positive, attribution_negative : Tensor
+        :math:`\sum_{i,t} A_i[t]^+` and :math:`\sum_{i,t} A_i[t]^-`, ``(K,)``.
+    channel_positive, channel_negative : Tensor
+        The absorbed relevance that reached the inputs through their positive, resp. negative,
+        contributions :math:`z = W_{ji} x_i[t]` (the α and β channels of αβ), ``(K,)``.
+    zero_denominators : Tensor
+        Number of nodes with a zero denominator that carried relevance (booked, never NaN), ``(K,)``.
+    relevance_mass : Tensor
+        :math:`\sum_n |R_n|` over every node of the window (inputs included), ``(K,)``: the scale
+        of round-off in the balances (αβ, or LRP-0 near zero denominators, can move far more than
+        :math:`|R_\text{init}|` in cancelling positive and negative parts).
+    t, t0, target : Tensor
+        The explained steps :math:`t^*`, window starts :math:`t_0`, classes, ``(K,)``.
+    node_residuals : dict or None
+        On request: per layer ``l`` (1-based) and node type, the local residual
+        :math:`r_n = R_n - \sum_m F(n \to m) - \text{sink}_n`, keys ``"U1"``, ``"I1"``, ``"S1"``, ...,
+        each ``(K, w, n_l)``.
+    node_relevance : dict or None
+        On request: every node's relevance :math:`R_n`, same keys and shapes as ``node_residuals``.
+    """
+
+    rule: str
+    params: dict
+    threshold_policy: str
+    init: str
+    relevance_init: Tensor
+    sinks: dict[str, Tensor]
+    absorbed: Tensor
+    flux: Tensor
+    absorption: Tensor
+    sink_slices: Tensor
+    sink_slices_by_cause: dict[str, Tensor]
+    continuity_residual: Tensor
+    global_residual: Tensor
+    global_residual_relative: Tensor
+    attribution_positive: Tensor
+    attribution_negative: Tensor
+    channel_positive: Tensor
+    channel_negative: Tensor
+    zero_denominators: Tensor
+    relevance_mass: Tensor
+    t: Tensor
+    t0: Tensor
+    target: Tensor
+    node_residuals: dict | None = field(default=None)
+    node_relevance: dict | None = field(default=None)
+
+    @property
+    def sink_total(self) -> Tensor:
+        """All sinks, boundary included, ``(K,)``: :math:`R_\\text{init} = \\sum A + ` this (+ residual)."""
+        return sum(self.sinks.values())
+
+    def squeeze(self) -> "Ledger":
+        """The ledger of a single target (``K = 1``) without the leading axis."""
+        def drop(v):
+            if isinstance(v, Tensor):
+                return v[0]
+            if isinstance(v, dict) and v and all(isinstance(u, Tensor) for u in v.values()):
+                return {k: u[0] for k, u in v.items()}
+            return v
+
+        return Ledger(**{f.name: drop(getattr(self, f.name)) for f in fields(self)})
+
+
+def build(
+    *, rule, policy, init, r_init, absorption, flux, sinks_by_cause, channels, attribution,
+    zero_count, t, t0, target, mass, node_residuals=None, node_relevance=None,
+) -> Ledger:
+    r"""Assemble a :class:`Ledger` from the window slices (``(K, w)`` each) and per-target totals.
+
+    ``sinks_by_cause`` maps each non-boundary cause to :math:`\sigma[t]`; ``channels`` is
+    ``(positive, negative)`` absorbed totals; ``attribution`` is ``(K, n_in, w)``.
+    """
+    zeros = torch.zeros_like(flux)
+    by_cause = {c: sinks_by_cause.get(c, zeros) for c in SINK_CAUSES if c != "boundary"}
+    sigma = sum(by_cause.values())  # σ[t]
+    boundary = flux[:, 0]  # Φ[t0]: what reached I[t0-1], U[t0-1]
+    sinks = {c: (by_cause[c].sum(1) if c != "boundary" else boundary) for c in SINK_CAUSES}
+    absorbed = absorption.sum(1)
+    residual = r_init - absorbed - sigma.sum(1) - boundary  # R_init = Σ A + Σ σ + Φ[t0]
+    phi_next = torch.cat([flux[:, 1:], r_init[:, None]], 1)  # Φ[t+1], Φ[t*+1] := R_init
+    continuity = phi_next - flux - absorption - sigma
+    scale = r_init.abs().clamp(min=torch.finfo(r_init.dtype).tiny)
+    return Ledger(
+        rule=rule.name, params=rule.params, threshold_policy=policy.name, init=init,
+        relevance_init=r_init, sinks=sinks, absorbed=absorbed, flux=flux, absorption=absorption,
+        sink_slices=sigma, sink_slices_by_cause=by_cause, continuity_residual=continuity,
+        global_residual=residual, global_residual_relative=residual.abs() / scale,
+        attribution_positive=attribution.clamp(min=0).sum((1, 2)),
+        attribution_negative=attribution.clamp(max=0).sum((1, 2)),
+        channel_positive=channels[0], channel_negative=channels[1],
+        zero_denominators=zero_count, relevance_mass=mass, t=t, t0=t0, target=target,
+        node_residuals=node_residuals, node_relevance=node_relevance,
+    )

@@ -1,0 +1,241 @@
+r"""Redistribution rules (the flux), ``spec/transport.md`` §3.
+
+At a node :math:`n` with in-edge contributions :math:`z_m` and value :math:`z_n = \sum_m z_m`,
+a rule gives the flux :math:`F(n \to m)` to every predecessor and the sink :math:`n` keeps.
+Every rule is linear in :math:`R_n`, so it is written as per-step *coefficients* that do not
+depend on the relevance: :math:`F(n \to m) = c_m \, R_n` and :math:`\text{sink}_n = s \, R_n`.
+The engine (:mod:`.engine`) multiplies them by relevance; the coefficients of a whole
+span of steps are computed at once, before the backward sweep.
+
+- :class:`Epsilon` (LRP-0 for :math:`\varepsilon = 0`, LRP-ε):
+  :math:`F = z_m / (z_n + \varepsilon\,\mathrm{sign}(z_n)) \cdot R_n`, :math:`\mathrm{sign}(0) = +1`;
+- :class:`AlphaBeta` (z⁺ is :math:`\alpha=1, \beta=0`):
+  :math:`F = (\alpha z_m^+/\sum z^+ - \beta z_m^-/\sum z^-) \cdot R_n`, an empty side skipped
+  and its share booked as the ``empty_side`` sink;
+- threshold policies :class:`Pass` and :class:`Excess` for the spike nodes
+  :math:`S[t] \leftarrow U[t-1]`.
+
+Bach et al. (2015), PLoS ONE 10(7): e0130140; Montavon et al. (2019), in *Explainable AI*, LNCS 11700.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from .graph import MatrixEdges, LayerGraph
+
+SINK_CAUSES = ("stabilizer", "zero_denominator", "threshold", "boundary", "empty_side")
+RULES = ("epsilon", "zplus", "alphabeta")
+POLICIES = ("pass", "excess")
+
+
+@dataclass
+class NodeFlux:
+    r"""Coefficients of one node type over a span, each ``(Ts, n)``.
+
+    Attributes
+    ----------
+    edges : list of Tensor
+        :math:`c_m` for each element-wise in-edge, in the order given: :math:`F = c_m R_n`.
+    kpos, kneg : Tensor or None
+        For the matrix in-edges :math:`z_{ni} = M_{ni} s_i`:
+        :math:`F(n \to i) = R_n\,(k^+_n z_{ni}^+ + k^-_n z_{ni}^-)`. ``kneg`` is ``None`` when
+        the negative side carries nothing (z⁺); ``shared`` when ``kneg is kpos`` (LRP-0/ε).
+    sinks : dict
+        ``cause -> s``: :math:`\text{sink}_n = s\,R_n` (only the causes the rule can produce).
+    zero : Tensor or None
+        Boolean mask of zero denominators (``None`` when there is none).
+    """
+
+    edges: list[Tensor]
+    kpos: Tensor | None = None
+    kneg: Tensor | None = None
+    sinks: dict[str, Tensor] = field(default_factory=dict)
+    zero: Tensor | None = None
+
+    @property
+    def shared(self) -> bool:
+        """LRP-0/ε: one ratio :math:`R_n/(z_n + \\varepsilon\\,\\mathrm{sign}\\,z_n)` for both signs."""
+        return self.kneg is self.kpos
+
+    def matrix_share(self, matrix: MatrixEdges) -> Tensor:
+        r""":math:`\sum_i F(n \to i) / R_n` over the matrix edges, ``(Ts, n)`` (for node residuals)."""
+        if self.shared:
+            return self.kpos * matrix.total
+        pos, neg = matrix.parts
+        return self.kpos * pos + (self.kneg * neg if self.kneg is not None else 0)
+
+
+class Rule:
+    """A redistribution rule: :meth:`node` turns in-edge contributions into :class:`NodeFlux`."""
+
+    name: str = ""
+
+    @property
+    def params(self) -> dict:
+        """The rule's parameters (recorded in the ledger)."""
+        return {}
+
+    def node(self, edges: list[Tensor], matrix: MatrixEdges | None = None) -> NodeFlux:
+        raise NotImplementedError
+
+
+class Epsilon(Rule):
+    r"""LRP-ε (LRP-0 for ``epsilon=0``).
+
+    .. math::
+
+        F(n \to m) = \frac{z_m}{z_n + \varepsilon\,\mathrm{sign}(z_n)} R_n, \qquad
+        \text{stabilizer}_n = \frac{\varepsilon\,\mathrm{sign}(z_n)}{z_n + \varepsilon\,\mathrm{sign}(z_n)} R_n
+
+    with :math:`\mathrm{sign}(0) = +1`. A zero denominator (only for :math:`\varepsilon = 0`,
+    :math:`z_n = 0`) passes nothing: all of :math:`R_n` is the ``zero_denominator`` sink. So is a
+    subnormal one whose reciprocal overflows (a membrane decayed to ~1e-40 in float32), so
+    that no ``0 · inf`` ever makes a NaN.
+    """
+
+    name = "epsilon"
+
+    def __init__(self, epsilon: float = 1e-6):
+        epsilon = float(epsilon)
+        if not (epsilon >= 0 and math.isfinite(epsilon)):
+            raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon}")
+        self.epsilon = epsilon
+
+    @property
+    def params(self) -> dict:
+        return {"epsilon": self.epsilon}
+
+    def node(self, edges, matrix=None):
+        z = sum(edges) + (matrix.total if matrix is not None else 0)  # z_n = Σ_m z_m
+        sign = torch.where(z >= 0, 1.0, -1.0).to(z.dtype)  # sign(0) = +1
+        inv = (z + self.epsilon * sign).reciprocal()  # 1/(z_n + ε sign z_n)
+        zero = ~torch.isfinite(inv)  # zero denominator (or subnormal: 1/den overflows)
+        inv = torch.where(zero, 0.0, inv)  # 0 where booked
+        sinks = {}
+        if self.epsilon > 0:
+            sinks["stabilizer"] = self.epsilon * sign * inv
+        has_zero = bool(zero.any())
+        if has_zero:
+            sinks["zero_denominator"] = zero.to(z.dtype)
+        k = inv if matrix is not None else None
+        return NodeFlux([zm * inv for zm in edges], k, k, sinks, zero if has_zero else None)
+
+
+class AlphaBeta(Rule):
+    r"""LRP-αβ (:math:`\alpha - \beta = 1`); z⁺ is :math:`\alpha = 1, \beta = 0`.
+
+    .. math::
+
+        F(n \to m) = \Big(\alpha \frac{z_m^+}{\sum_k z_k^+} - \beta \frac{z_m^-}{\sum_k z_k^-}\Big) R_n,
+        \qquad \text{empty\_side}_n = \big(\alpha [\textstyle\sum z^+ = 0] - \beta [\sum z^- = 0]\big) R_n
+
+    An empty side (no positive, or no negative contribution; or a subnormal sum whose
+    reciprocal overflows) is skipped; its share (:math:`\alpha R_n`, resp. :math:`-\beta R_n`)
+    is the ``empty_side`` sink. Note that a node without negative contributions passes
+    :math:`\alpha R_n`: along a chain of such nodes (synaptic decay through input silence)
+    relevance grows like :math:`\alpha^n`, cancelled by the booked :math:`-\beta R_n` sinks;
+    with :math:`\alpha > 1` long windows overflow (the engine then raises).
+    """
+
+    name = "alphabeta"
+
+    def __init__(self, alpha: float = 2.0, beta: float = 1.0):
+        alpha, beta = float(alpha), float(beta)
+        if not (math.isfinite(alpha) and math.isfinite(beta)) or beta < 0:
+            raise ValueError(f"alpha, beta must be finite with beta >= 0, got alpha={alpha}, beta={beta}")
+        if abs(alpha - beta - 1.0) > 1e-12:
+            raise ValueError(f"alpha - beta must be 1 (conservation), got alpha={alpha}, beta={beta}")
+        self.alpha, self.beta = alpha, beta
+
+    @property
+    def params(self) -> dict:
+        return {"alpha": self.alpha, "beta": self.beta}
+
+    def node(self, edges, matrix=None):
+        zero = edges[0].new_zeros(())
+        P = sum(e.clamp(min=0) for e in edges) + (matrix.parts[0] if matrix is not None else zero)  # Σ z⁺
+        N = sum(e.clamp(max=0) for e in edges) + (matrix.parts[1] if matrix is not None else zero)  # Σ z⁻
+        kpos, kneg = self.alpha / P, -self.beta / N  # α / Σz⁺, -β / Σz⁻
+        has_p, has_n = (P > 0) & torch.isfinite(kpos), (N < 0) & torch.isfinite(kneg)  # subnormal sums: empty
+        kpos = torch.where(has_p, kpos, 0.0)
+        kneg = torch.where(has_n, kneg, 0.0) if self.beta else None
+        coefs = [e.clamp(min=0) * kpos + (e.clamp(max=0) * kneg if kneg is not None else 0) for e in edges]
+        empty = self.alpha * (~has_p).to(P.dtype) - self.beta * (~has_n).to(P.dtype)
+        return NodeFlux(coefs, kpos if matrix is not None else None,
+                        kneg if matrix is not None else None, {"empty_side": empty})
+
+
+class ZPlus(AlphaBeta):
+    r"""LRP-z⁺: :math:`F = z_m^+ / \sum_k z_k^+ \cdot R_n` (αβ with :math:`\alpha=1, \beta=0`)."""
+
+    name = "zplus"
+
+    def __init__(self):
+        super().__init__(1.0, 0.0)
+
+    @property
+    def params(self) -> dict:
+        return {}
+
+
+# ---------------------------------------------------------------------- threshold nodes
+class Pass:
+    r"""Policy ``pass``: all of :math:`R(S[t])` goes to :math:`U[t-1]` (LRP's ReLU pass-through)."""
+
+    name = "pass"
+
+    def node(self, graph: LayerGraph) -> tuple[Tensor | None, Tensor | None]:
+        """``(g, s)``: flux :math:`g\\,R(S)` to :math:`U[t-1]`, sink :math:`s\\,R(S)`; ``None`` = 1 and 0."""
+        return None, None
+
+
+class Excess:
+    r"""Policy ``excess``: only the supra-threshold share passes.
+
+    .. math::
+
+        F(S[t] \to U[t-1]) = \frac{U[t-1] - \theta[t-1]}{U[t-1]} R(S[t]), \qquad
+        \text{threshold} = \frac{\theta[t-1]}{U[t-1]} R(S[t])
+
+    with the (adaptive, under ALIF) threshold :math:`\theta[t-1]` that the spike was read
+    against. Silent nodes (:math:`S[t]=0`) receive no relevance; their coefficients are 1, 0.
+    """
+
+    name = "excess"
+
+    def node(self, graph):
+        U, theta, fired = graph.membrane_prev, graph.threshold_prev, graph.spikes > 0
+        ok = fired & (U != 0)
+        share = torch.where(ok, theta / torch.where(ok, U, 1.0), 0.0)  # θ/U on firing nodes
+        g = torch.where(fired, torch.where(ok, 1.0 - share, 0.0), 1.0)  # (U - θ)/U
+        sink = torch.where(fired, torch.where(ok, share, 1.0), 0.0)
+        return g, sink
+
+
+def get_rule(rule: str | Rule, **params) -> Rule:
+    """A :class:`Rule` by name (``"epsilon"``, ``"0"``, ``"zplus"``, ``"alphabeta"``) or as given."""
+    if isinstance(rule, Rule):
+        return rule
+    if rule in ("epsilon", "0"):
+        return Epsilon(0.0 if rule == "0" else params.get("epsilon", 1e-6))
+    if rule == "zplus":
+        return ZPlus()
+    if rule == "alphabeta":
+        return AlphaBeta(params.get("alpha", 2.0), params.get("beta", 1.0))
+    raise ValueError(f"rule must be one of {RULES + ('0',)} or a Rule, got {rule!r}")
+
+
+def get_policy(policy) -> Pass | Excess:
+    """The threshold policy ``"pass"`` or ``"excess"``."""
+    if isinstance(policy, (Pass, Excess)):
+        return policy
+    if policy == "pass":
+        return Pass()
+    if policy == "excess":
+        return Excess()
+    raise ValueError(f"threshold_policy must be one of {POLICIES}, got {policy!r}")
