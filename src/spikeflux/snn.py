@@ -259,10 +259,17 @@ class LIFNetwork(nn.Module):
         rho, gamma = self.adaptation if self.adaptation is not None else (0.0, 0.0)
         adaptive = self.adaptation is not None
         keep_all = record or spiking  # spikes feed the next layer; membranes only when needed
-        S_t, I_t, U_t, th_t = [], [], [], []
+        grad = torch.is_grad_enabled()  # without autograd, skip the surrogate Function's overhead
+        scale = self.surrogate_scale
+        S_t, I_t, U_t, b_t = [], [], [], []
         for d in drive.unbind(1):  # unbind: one backward node for all steps (no O(T^2) slicing)
             theta = theta0 + b if adaptive else theta0
-            S = spike(U - theta, self.surrogate_scale) if spiking else torch.zeros_like(U)
+            if not spiking:
+                S = torch.zeros_like(U)
+            elif grad:
+                S = spike(U - theta, scale)
+            else:
+                S = (U > theta).to(U.dtype)
             I = alpha * I + d if V is None else alpha * I + d + S @ V.T
             rst = S.detach()  # the reset is detached (gradient flows through the leak only)
             if zero_reset:
@@ -277,9 +284,13 @@ class LIFNetwork(nn.Module):
                 U_t.append(U)
             if record:
                 I_t.append(I)
-                th_t.append(theta0 + b if adaptive else torch.full_like(U, theta0))
+                if adaptive:
+                    b_t.append(b)
         stack = lambda xs: torch.stack(xs, 1) if xs else None  # noqa: E731
-        return stack(S_t), stack(I_t), stack(U_t), stack(th_t), (I, U, b)
+        th = None
+        if record:  # theta^l[t] after the update at t (used by the spike at t+1)
+            th = theta0 + stack(b_t) if adaptive else torch.full_like(stack(U_t), theta0)
+        return stack(S_t), stack(I_t), stack(U_t), th, (I, U, b)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, **metadata) -> Path:
