@@ -69,12 +69,15 @@ def test_arrange_streams_continue_rows():
     x = np.arange(20 * 3, dtype=np.float32).reshape(20, 3)
     y = np.arange(20)
     xb, yb, dropped = arrange_streams(x, y, window=2, batch_size=3)
-    # 10 windows -> 3 streams of 3 windows, 1 window (2 steps) dropped and reported
-    assert xb.shape == (3, 3, 2, 3) and dropped == 2
-    for b in range(2):
-        for k in range(3):
+    # 10 windows, batches of at most 3 -> 4 batches of 2 streams; 2 windows (4 steps) left out and reported
+    assert xb.shape == (4, 2, 2, 3) and dropped == 4
+    for b in range(3):
+        for k in range(2):
             assert yb[b + 1, k, 0] == yb[b, k, -1] + 1  # row k of batch b+1 continues row k of batch b
-    assert yb[0, 1, 0] == 6
+    assert yb[0, 1, 0] == 8
+    # a long series loses less than one batch's worth of windows
+    _, _, dropped = arrange_streams(np.zeros((2012 * 900 + 17, 1)), np.zeros(2012 * 900 + 17), 900, 512)
+    assert dropped == 17
 
 
 def test_short_training_lowers_loss(data):

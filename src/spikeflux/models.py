@@ -28,14 +28,15 @@ SIZES = {"synthetic": (3, 4), "adl": (14, 11)}
 DEPTHS = ("1L", "2L", "3L")
 
 
-def build(task: str, depth: str, seed: int = 0, **overrides) -> LIFNetwork:
-    """A freshly initialised network of the given task and depth (weights seeded)."""
+def build(task: str, depth: str, seed: int = 0, device=None, **overrides) -> LIFNetwork:
+    """A freshly initialised network of the given task and depth (weights seeded, then moved to ``device``)."""
     if (task, depth) not in HYPERPARAMS:
         raise ValueError(f"unknown model {task!r}/{depth!r}; known: {sorted(HYPERPARAMS)}")
     hp = {**HYPERPARAMS[(task, depth)], **overrides}
     n_in, n_out = SIZES[task]
-    return LIFNetwork([n_in, *hp["hidden"], n_out], dt=hp["dt"], tau_syn=hp["tau_syn"],
-                      tau_mem=hp["tau_mem"], seed=seed)
+    net = LIFNetwork([n_in, *hp["hidden"], n_out], dt=hp["dt"], tau_syn=hp["tau_syn"],
+                     tau_mem=hp["tau_mem"], seed=seed)
+    return net.to(device) if device is not None else net
 
 
 def weights_path(task: str, depth: str, root: Path | None = None) -> Path:
@@ -44,7 +45,7 @@ def weights_path(task: str, depth: str, root: Path | None = None) -> Path:
 
 
 def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int = 50, patience: int = 10,
-        progress: bool = True, save: bool = True, **overrides) -> tuple[LIFNetwork, History, dict]:
+        progress: bool = True, save: bool = True, device=None, **overrides) -> tuple[LIFNetwork, History, dict]:
     """Build, train (early stopping on validation NLL) and test one model.
 
     ``splits`` maps ``train``/``val``/``test`` to ``(x, y)`` arrays. Returns the network,
@@ -53,7 +54,7 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     together with the hyper-parameters, history and test scores.
     """
     hp = {**HYPERPARAMS[(task, depth)], **overrides}
-    net = build(task, depth, seed=seed, **overrides)
+    net = build(task, depth, seed=seed, device=device, **overrides)
     cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], max_epochs=max_epochs, patience=patience, seed=seed)
     hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
     x_test, y_test = splits["test"]

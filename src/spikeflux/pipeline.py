@@ -37,7 +37,11 @@ class Notebook:
 #: Every chapter, in an order that respects ``needs``.
 NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("synthetic"),
+    Notebook("adl"),
     Notebook("theory"),
+    Notebook("conservation", needs=("synthetic", "adl")),
+    Notebook("explanations", needs=("synthetic", "adl")),
+    Notebook("tuning"),
 )
 
 

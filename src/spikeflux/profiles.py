@@ -19,7 +19,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8),
         "adl": dict(max_days=None, max_epochs=40, patience=6),
         "explain": dict(n_examples=2, window=1000),
-        "transport": dict(window=3600, n_targets=64, eps_grid=13),
+        "transport": dict(window=3600, n_targets=32, eps_grid=13),
         "evaluation": dict(per_class=None, window=1000, n_perturb=10),
         "anomaly": dict(n_days=None, max_epochs=20),
     },

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .snn import LIFNetwork, SNNState
 
@@ -62,16 +62,18 @@ def arrange_streams(x: np.ndarray, y: np.ndarray, window: int, batch_size: int):
     """Cut a series into windows arranged as parallel streams.
 
     Returns ``xb`` of shape ``(n_batches, B, window, n_in)``, ``yb`` of shape
-    ``(n_batches, B, window)`` and the number of trailing steps that did not fill a
-    window in every stream (reported, never silently lost). ``B = min(batch_size,
-    n_windows)``; stream ``k`` is the contiguous stretch of windows
-    ``k*n_batches .. (k+1)*n_batches - 1``, so ``xb[b+1, k]`` continues ``xb[b, k]``.
+    ``(n_batches, B, window)`` and the number of trailing steps left out (reported, never
+    silently lost). The number of batches is ``ceil(n_windows / batch_size)`` and
+    ``B = n_windows // n_batches <= batch_size`` streams, so fewer than ``n_batches``
+    windows (plus the incomplete last window) are left out. Stream ``k`` is the contiguous
+    stretch of windows ``k*n_batches .. (k+1)*n_batches - 1``, so ``xb[b+1, k]`` continues
+    ``xb[b, k]``.
     """
     n_windows = len(y) // window
     if n_windows < 1:
         raise ValueError(f"series of {len(y)} steps is shorter than one window of {window}")
-    B = min(batch_size, n_windows)
-    n_batches = n_windows // B
+    n_batches = -(-n_windows // batch_size)
+    B = n_windows // n_batches
     used = B * n_batches * window
     xs = x[:used].reshape(B, n_batches, window, x.shape[-1]).swapaxes(0, 1)
     ys = y[:used].reshape(B, n_batches, window).swapaxes(0, 1)

@@ -3,8 +3,10 @@
 Importing this package registers every method in :data:`METHODS`:
 
 - transport LRP (:mod:`spikeflux.explain.lrp`): ``lrp-0``, ``lrp-epsilon``, ``lrp-zplus``, ``lrp-alphabeta``;
-- Temporal Spike Attribution (:mod:`spikeflux.explain.tsa`): ``tsa-s``, ``tsa-ns``, ``sam``;
-- gradient baselines through Captum (:mod:`spikeflux.explain.gradients`).
+- Temporal Spike Attribution (:mod:`spikeflux.explain.tsa`): ``tsa-s``, ``tsa-ns``, ``sam``, and
+  ``tsa-delay`` (ours: TSA following the model's timing, not the published method);
+- gradient baselines through Captum (:mod:`spikeflux.explain.gradients`): ``integrated-gradients``,
+  ``saliency``, ``input-x-gradient``, ``deeplift``.
 """
 
 from .registry import METHODS, Attribution, Explanation, Request, explain, register_method

@@ -1,0 +1,194 @@
+r"""Greedy hyper-parameter search, one parameter at a time (as the original tuned the ADL models).
+
+Start from a configuration :math:`\theta_0` (the book's :data:`spikeflux.models.HYPERPARAMS`
+by default). Step :math:`k` varies one parameter :math:`p_k` over its grid :math:`G_k`,
+keeping every other parameter at its current value, trains a fresh network for a fixed
+number of epochs per value, and keeps the value with the lowest validation NLL:
+
+.. math::
+
+    \theta_k = \theta_{k-1}\big[p_k \leftarrow v_k^*\big], \qquad
+    v_k^* = \operatorname*{arg\,min}_{v \in G_k} \mathrm{NLL}_{val}\big(\theta_{k-1}[p_k \leftarrow v]\big).
+
+Ties go to the first value in grid order; a non-finite loss (a diverged run) never wins
+unless every value diverged. A configuration already trained at an earlier step (the
+value chosen before is usually in the next grid too) is not trained again: its result
+is reused and the row says so (``trained = False``).
+
+:func:`greedy` is the search itself, for any objective; :func:`greedy_search` plugs in
+the training loop of :mod:`spikeflux.training` and returns a tidy table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .models import HYPERPARAMS, build
+from .training import TrainConfig, train
+
+#: Columns of the table :func:`greedy_search` returns, in order.
+COLUMNS = ("task", "depth", "step", "parameter", "value", "val_nll", "best_val_nll", "epochs",
+           "seconds", "trained", "chosen", "chosen_value")
+#: Parameters the search understands: network (``build``) and optimiser (``TrainConfig``) settings.
+PARAMETERS = ("dt", "tau_syn", "tau_mem", "lr", "batch_size", "hidden")
+
+
+def _plain(obj):
+    """JSON fallback for numpy scalars."""
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"cannot encode {obj!r} as JSON")
+
+
+def _key(config: Mapping) -> str:
+    """A hashable, order-free key of a configuration (lists and floats included)."""
+    return json.dumps(dict(config), sort_keys=True, default=_plain)
+
+
+def _best(losses: Sequence[float]) -> int:
+    """Index of the lowest finite loss (first on ties); 0 if none is finite."""
+    finite = np.array([v if math.isfinite(v) else math.inf for v in losses], dtype=float)
+    return int(np.argmin(finite))
+
+
+def greedy(start: Mapping, grid: Mapping[str, Sequence], objective: Callable[[dict], dict]) -> tuple[list[dict], dict]:
+    """Coordinate-wise greedy minimisation of ``objective(config)["val_nll"]``.
+
+    Parameters
+    ----------
+    start : mapping
+        The initial configuration :math:`\\theta_0`.
+    grid : mapping
+        Parameter -> values to try, in the order the parameters are tuned.
+    objective : callable
+        ``config -> dict`` with at least ``val_nll``; any other keys are copied to the rows.
+
+    Returns
+    -------
+    rows : list of dict
+        One per trial: ``step`` (1-based), ``parameter``, ``value``, the objective's keys,
+        ``trained`` (False when an identical configuration was reused), ``chosen`` and
+        ``chosen_value`` (the value kept at that step).
+    config : dict
+        The final configuration.
+    """
+    unknown = [p for p in grid if p not in start]
+    if unknown:
+        raise ValueError(f"grid parameters {unknown} are not in the start configuration {sorted(start)}")
+    config, seen, rows = dict(start), {}, []
+    for step, (param, values) in enumerate(grid.items(), start=1):
+        if len(values) == 0:
+            raise ValueError(f"empty grid for {param!r}")
+        trials = []
+        for value in values:
+            trial = {**config, param: value}
+            key = _key(trial)
+            trained = key not in seen
+            if trained:
+                seen[key] = dict(objective(trial))
+            trials.append(dict(step=step, parameter=param, value=value, **seen[key], trained=trained))
+        best = _best([t["val_nll"] for t in trials])
+        config[param] = values[best]
+        for i, t in enumerate(trials):
+            rows.append({**t, "chosen": i == best, "chosen_value": values[best]})
+    return rows, config
+
+
+def count_trainings(grid: Mapping[str, Sequence], start: Mapping) -> int:
+    """How many networks :func:`greedy` trains for ``grid`` from ``start`` (repeats reused).
+
+    Every value is a new configuration except, from the second step on, the current value
+    of the parameter being varied: that configuration is the one chosen at the step before.
+    """
+    steps = list(grid.items())
+    return sum(len(v) for _, v in steps) - sum(start[p] in v for p, v in steps[1:])
+
+
+def trial(task: str, depth: str, splits: dict, config: Mapping, epochs: int, seed: int = 0,
+          device=None) -> dict:
+    """Train one configuration for exactly ``epochs`` epochs; its validation NLL at the end.
+
+    Returns ``val_nll`` (after the last epoch), ``best_val_nll`` (lowest over the epochs),
+    ``epochs`` and ``seconds`` (wall time of the training).
+    """
+    net = build(task, depth, seed=seed, **{k: v for k, v in config.items() if k not in ("lr", "batch_size")})
+    if device is not None:
+        net = net.to(device)
+    cfg = TrainConfig(lr=config["lr"], batch_size=int(config["batch_size"]), max_epochs=epochs,
+                      patience=epochs, seed=seed)  # patience = epochs: never stops early
+    t0 = time.perf_counter()
+    hist = train(net, splits["train"], splits["val"], cfg, progress=False)
+    return dict(val_nll=float(hist.val_loss[-1]), best_val_nll=float(hist.best_val_loss),
+                epochs=len(hist.val_loss), seconds=time.perf_counter() - t0)
+
+
+def greedy_search(task: str, depth: str, splits: dict, grid: Mapping[str, Sequence], epochs: int = 20, *,
+                  seed: int = 0, start: Mapping | None = None, device=None) -> pd.DataFrame:
+    """Greedy search over ``grid`` (in its order) for one model, trained on ``splits``.
+
+    Parameters
+    ----------
+    task, depth : str
+        The model, as in :func:`spikeflux.models.build` (e.g. ``"adl"``, ``"2L"``).
+    splits : dict
+        ``train`` and ``val`` ``(x, y)`` arrays (the test split is never touched).
+    grid : mapping
+        Parameter (one of :data:`PARAMETERS`) -> values, tuned in this order.
+    epochs : int
+        Training epochs per trial; the criterion is the validation NLL after the last one.
+    seed : int
+        Weight initialisation and batch order, the same for every trial.
+    start : mapping, optional
+        Overrides of the starting configuration (default: :data:`HYPERPARAMS`).
+    device : optional
+        Where to train (``torch`` device).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial with the columns :data:`COLUMNS`.
+    """
+    bad = [p for p in grid if p not in PARAMETERS]
+    if bad:
+        raise ValueError(f"cannot tune {bad}; tunable parameters: {', '.join(PARAMETERS)}")
+    if depth == "1L" and any(len(h) for h in grid.get("hidden", [])):
+        raise ValueError("a 1L model has no hidden layer: leave 'hidden' out of its grid")
+    base = {**HYPERPARAMS[(task, depth)], **(start or {})}
+    rows, _ = greedy(base, grid, lambda cfg: trial(task, depth, splits, cfg, epochs, seed, device))
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "depth", depth)
+    frame.insert(0, "task", task)
+    return frame[list(COLUMNS)]
+
+
+def chosen(results: pd.DataFrame) -> dict[tuple[str, str], dict]:
+    """The value kept for every tuned parameter, per ``(task, depth)``."""
+    picked = results[results["chosen"]]
+    return {(task, depth): dict(zip(g["parameter"], g["value"]))
+            for (task, depth), g in picked.groupby(["task", "depth"], sort=False)}
+
+
+def write_results(results: pd.DataFrame, path: str | Path) -> Path:
+    """Save a results table as CSV; ``value`` and ``chosen_value`` are JSON-encoded (lists survive)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = results.copy()
+    for col in ("value", "chosen_value"):
+        out[col] = out[col].map(lambda v: json.dumps(v, default=_plain))
+    out.to_csv(path, index=False)
+    return path
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Inverse of :func:`write_results`."""
+    frame = pd.read_csv(path, dtype={"value": str, "chosen_value": str})
+    for col in ("value", "chosen_value"):
+        frame[col] = frame[col].map(json.loads)
+    return frame[list(COLUMNS)]
