@@ -6,10 +6,11 @@ VENV    ?= .venv
 PROFILE ?= full
 SEED    ?= 0
 DEVICE  ?= cpu
+JOBS    ?= 2
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: book notebooks html test data venv bench clean clean-all
+.PHONY: book notebooks html test data venv bench browser-test clean clean-all
 
 # The virtual environment is (re)built when it is missing or pyproject.toml changed.
 $(STAMP): pyproject.toml
@@ -24,7 +25,7 @@ data: $(STAMP)
 	$(PY) -m spikeflux.data.adl fetch
 
 notebooks: $(STAMP) data
-	$(PY) -m spikeflux.pipeline --profile $(PROFILE) --seed $(SEED) --device $(DEVICE)
+	$(PY) -m spikeflux.pipeline --profile $(PROFILE) --seed $(SEED) --device $(DEVICE) --jobs $(JOBS)
 
 html: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
@@ -35,6 +36,10 @@ book: notebooks
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Headless Chromium opens every page of the built book (run after `make book`).
+browser-test: $(STAMP)
+	SPIKEFLUX_REQUIRE_BROWSER=1 $(PY) -m pytest tests/test_book_browser.py -v -rs
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py

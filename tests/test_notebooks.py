@@ -14,7 +14,6 @@ def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("nb")
     mp = pytest.MonkeyPatch()
     mp.setenv("SPIKEFLUX_DERIVED_DIR", str(root / "derived"))
-    mp.setenv("MPLBACKEND", "Agg")
     yield root
     mp.undo()
 

@@ -5,8 +5,9 @@ runner writes a plain ``.ipynb``, executes it with papermill (parameters ``profi
 ``seed``, ``device``) and writes the executed notebook to ``book/notebooks/``, where
 Jupyter Book reads it (the book never executes anything itself). A failing cell stops
 the run with an error that names the notebook; the partly executed notebook is left
-in ``book/notebooks/`` for inspection. A timing summary is printed at the end and
-written to ``<derived>/timings.csv``.
+in ``book/notebooks/`` for inspection. ``<derived>/timings.csv`` is rewritten after each
+notebook with the wall times of this run so far (so a late chapter, the reproducibility
+appendix, can read those of the chapters before it); a summary is printed at the end.
 
 Usage::
 
@@ -42,6 +43,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("conservation", needs=("synthetic", "adl")),
     Notebook("explanations", needs=("synthetic", "adl")),
     Notebook("tuning"),
+    Notebook("reproducibility"),  # last: it reports the versions, digests and timings of this run
 )
 
 
@@ -93,29 +95,81 @@ def execute(nb: Notebook, parameters: dict, root: Path | None = None, out_dir: P
                              f"{err.ename}: {err.evalue} (executed copy: {out})") from None
     finally:
         plain.unlink(missing_ok=True)
+    _hide_default_parameters(out)
     return time.perf_counter() - t0
 
 
-def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[str] | None = None) -> list[tuple[str, float]]:
-    """Execute the notebooks in order; print and save a timing summary."""
+def _hide_default_parameters(path: Path) -> None:
+    """Tag the notebook's own ``parameters`` cell ``remove-cell``: the book shows papermill's
+    injected cell, which holds the values this run actually used."""
+    import json
+
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[str] | None = None,
+        jobs: int = 1) -> list[tuple[str, float]]:
+    """Execute the notebooks, ``jobs`` at a time in dependency order; print and save a timing summary.
+
+    With ``jobs > 1`` notebooks that do not need each other run in parallel processes, each
+    kernel limited to one math thread (``OMP_NUM_THREADS=1``): on a small CPU, two
+    single-threaded kernels beat one kernel with two threads on these small tensors.
+    ``reproducibility`` always runs alone, last.
+    """
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     params = dict(profile=profile, seed=seed, device=device)
-    timings = []
-    for nb in ordered(only):
-        print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
-        seconds = execute(nb, params)
-        timings.append((nb.name, seconds))
-        print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
+    todo = ordered(only)
+    timings: list[tuple[str, float]] = []
+    write_timings(timings, profile)  # a fresh table: only this run's notebooks are listed
+    if jobs > 1:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = "1"
+    names = {nb.name for nb in todo}
+    done: set[str] = set()
+    running: dict = {}
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        while todo or running:
+            for nb in list(todo):
+                needs = set(nb.needs) & names
+                if nb.name == "reproducibility":
+                    needs = names - {nb.name}
+                if len(running) < max(1, jobs) and needs <= done and (nb.name != "reproducibility" or not running):
+                    print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
+                    running[pool.submit(execute, nb, params)] = nb
+                    todo.remove(nb)
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                nb = running.pop(fut)
+                seconds = fut.result()  # re-raises NotebookFailed naming the notebook
+                done.add(nb.name)
+                timings.append((nb.name, seconds))
+                write_timings(timings, profile)
+                print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
     total = sum(s for _, s in timings)
-    print("\n[pipeline] timing summary (profile={}):".format(profile))
+    print("\n[pipeline] timing summary (profile={}, jobs={}):".format(profile, jobs))
     for name, s in timings:
         print(f"  {name:<24s} {s:8.1f} s")
-    print(f"  {'total':<24s} {total:8.1f} s")
+    print(f"  {'sum of notebooks':<24s} {total:8.1f} s")
+    return timings
+
+
+def write_timings(timings: list[tuple[str, float]], profile: str) -> Path:
+    """Write ``<derived>/timings.csv`` (notebook, profile, seconds) for the notebooks run so far."""
     path = derived_dir() / "timings.csv"
-    with open(path, "w", newline="") as fh:
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["notebook", "profile", "seconds"])
         w.writerows((n, profile, f"{s:.2f}") for n, s in timings)
-    return timings
+    tmp.replace(path)  # readers never see a half-written table
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="*", default=None, help="run these notebooks (and what they need)")
+    ap.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (each single-threaded)")
     args = ap.parse_args(argv)
     try:
-        run(args.profile, args.seed, args.device, args.only)
+        t0 = time.perf_counter()
+        run(args.profile, args.seed, args.device, args.only, jobs=args.jobs)
+        print(f"[pipeline] wall time {time.perf_counter() - t0:.1f} s", flush=True)
     except (NotebookFailed, FileNotFoundError, ValueError) as err:
         print(f"[pipeline] ERROR: {err}", file=sys.stderr)
         return 1
