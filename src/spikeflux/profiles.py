@@ -13,7 +13,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "explain": dict(n_examples=1, window=300),
         "transport": dict(window=300, n_targets=8, eps_grid=7),
         "evaluation": dict(per_class=2, window=300, n_perturb=2),
-        "anomaly": dict(n_days=1, max_epochs=2),
+        "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
     },
     "full": {
         "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8),
@@ -21,7 +21,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "explain": dict(n_examples=2, window=1000),
         "transport": dict(window=3600, n_targets=32, eps_grid=13),
         "evaluation": dict(per_class=None, window=1000, n_perturb=10),
-        "anomaly": dict(n_days=None, max_epochs=20),
+        "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
     },
 }
 
