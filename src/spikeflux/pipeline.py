@@ -134,6 +134,17 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = "1"
     names = {nb.name for nb in todo}
+
+    def finished(nb: Notebook, seconds: float) -> None:
+        timings.append((nb.name, seconds))
+        write_timings(timings, profile)
+        print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
+
+    if jobs <= 1:  # in this process, one after the other
+        for nb in todo:
+            print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
+            finished(nb, execute(nb, params))
+        todo = []
     done: set[str] = set()
     running: dict = {}
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -142,18 +153,15 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
                 needs = set(nb.needs) & names
                 if nb.name == "reproducibility":
                     needs = names - {nb.name}
-                if len(running) < max(1, jobs) and needs <= done and (nb.name != "reproducibility" or not running):
+                if len(running) < jobs and needs <= done and (nb.name != "reproducibility" or not running):
                     print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
                     running[pool.submit(execute, nb, params)] = nb
                     todo.remove(nb)
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
+            completed, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in completed:
                 nb = running.pop(fut)
-                seconds = fut.result()  # re-raises NotebookFailed naming the notebook
                 done.add(nb.name)
-                timings.append((nb.name, seconds))
-                write_timings(timings, profile)
-                print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
+                finished(nb, fut.result())  # result() re-raises NotebookFailed naming the notebook
     total = sum(s for _, s in timings)
     print("\n[pipeline] timing summary (profile={}, jobs={}):".format(profile, jobs))
     for name, s in timings:

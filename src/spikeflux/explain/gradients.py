@@ -16,7 +16,9 @@ step (zero almost everywhere), so none of these maps is exact for the spiking ne
 :class:`WindowLogits` is the ``nn.Module`` Captum sees: ``forward(window, *state)``
 returns :math:`U^L[t^*]` of shape ``(batch, n_out)``. The ``K`` explained steps share the
 window length, so one Captum call takes a batch of ``K`` windows (split into passes of
-``batch_size`` windows to bound the autograd graph, see :func:`rows_per_pass`).
+``batch_size`` windows to bound the autograd graph, see :func:`rows_per_pass`), whether they
+are ``K`` steps of one sequence or one step of each of ``K`` sequences (a batch of
+sequences: window ``k`` and its carried state are read from row ``k``).
 
 Every method's ``info`` holds the completeness gap per explained step
 
@@ -83,27 +85,39 @@ class WindowLogits(nn.Module):
         return self.net(window, state=carried).output[:, -1]
 
 
+def _rows(batch: int, t0: Tensor) -> Tensor:
+    """The row each window reads: all 0 for one sequence (batch 1), row ``k`` for a batch of ``K``."""
+    if batch not in (1, len(t0)):
+        raise ValueError(f"batch of {batch} sequences for {len(t0)} windows: give one sequence or one per window")
+    return torch.arange(len(t0), device=t0.device) if batch > 1 else torch.zeros_like(t0)
+
+
 def carried_state(net: LIFNetwork, forward: SNNOutput, t0: Tensor) -> SNNState:
     r"""The true state :math:`I^l[t_0-1], U^l[t_0-1], b^l[t_0-1]` of every layer, batch ``(K,)``.
 
-    Read from a recorded forward pass (batch 1): ``b = theta - threshold`` from the
-    recorded threshold (ALIF, exact to round-off; zero otherwise). Zero for windows that
-    start at step 0. Starting :class:`WindowLogits` from it reproduces the recorded readout.
+    Read from a recorded forward pass: of one sequence (batch 1) for ``K`` windows of it, or
+    of ``K`` sequences (batch ``K``), window ``k`` from row ``k``. ``b = theta - threshold``
+    from the recorded threshold (ALIF, exact to round-off; zero otherwise). Zero for windows
+    that start at step 0. Starting :class:`WindowLogits` from it reproduces the recorded readout.
     """
     rec = forward.record
     if rec is None:
         raise ValueError("carried_state needs a recorded forward pass (record=True)")
-    prev = (t0 - 1).clamp(min=0)
+    rows, prev = _rows(rec.syn[0].shape[0], t0), (t0 - 1).clamp(min=0)
     keep = (t0 > 0).to(net.dtype)[:, None]  # no carried state before step 0
-    I = [rec.syn[l][0, prev] * keep for l in range(net.n_layers)]
-    U = [rec.mem[l][0, prev] * keep for l in range(net.n_layers)]
-    b = [(rec.theta[l][0, prev] - net.threshold) * keep for l in range(net.n_layers)]
+    I = [rec.syn[l][rows, prev] * keep for l in range(net.n_layers)]
+    U = [rec.mem[l][rows, prev] * keep for l in range(net.n_layers)]
+    b = [(rec.theta[l][rows, prev] - net.threshold) * keep for l in range(net.n_layers)]
     return SNNState(I, U, b)
 
 
 def windows(x: Tensor, t0: Tensor, window: int) -> Tensor:
-    """``(K, window, n_in)``: the input windows ``x[t0_k : t0_k + window]``."""
-    return x.unfold(0, window, 1)[t0].transpose(1, 2).contiguous()
+    """``(K, window, n_in)``: the input windows ``x[t0_k : t0_k + window]`` of one sequence ``x``
+    ``(T, n_in)``, or of ``K`` sequences ``(K, T, n_in)`` (window ``k`` from row ``k``)."""
+    if x.dim() == 2:
+        return x.unfold(0, window, 1)[t0].transpose(1, 2).contiguous()
+    steps = t0[:, None] + torch.arange(window, device=t0.device)  # (K, window)
+    return x[_rows(x.shape[0], t0)[:, None], steps]
 
 
 def rows_per_pass(net: LIFNetwork, window: int) -> int:

@@ -5,18 +5,29 @@ Every method is a function registered by name with :func:`register_method`::
     @register_method("tsa-s", family="tsa", description="...")
     def tsa_s(net, x, request, **options) -> Attribution: ...
 
-It receives the network, the one input sequence ``x`` of shape ``(T, n_in)`` (already
-in the network's dtype and device), and a :class:`Request` that :func:`explain` has
-validated: the explained steps ``t`` (``(K,)`` long tensor), the classes ``target``
-(``(K,)``), the common ``window`` length, ``all_classes`` and the recorded forward pass
-of ``x[:max(t)+1]`` (batch 1), which methods may reuse. It returns an
-:class:`Attribution` with the map of shape ``(K, n_in, window)`` (or
-``(K, n_out, n_in, window)`` when ``all_classes``), column ``window-1`` being ``t``.
-Adding a method touches one place: its own module.
+It receives the network, the input ``x`` (already in the network's dtype and device) and
+a :class:`Request` that :func:`explain` has validated: the explained steps ``t`` (``(K,)``
+long tensor), the classes ``target`` (``(K,)``), the common ``window`` length,
+``all_classes`` and the recorded forward pass, which methods may reuse. There are two
+kinds of batch, told apart by the recorded pass (:attr:`Request.batched`):
+
+- one sequence, ``K`` explained steps: ``x`` is ``(T, n_in)``, the pass records
+  ``x[None, :max(t)+1]`` (batch 1) and every target reads its row 0;
+- ``K`` sequences, one explained step each: ``x`` is ``(K, T, n_in)``, the pass records
+  ``x[:, :max(t)+1]`` (batch ``K``) and target ``k`` reads row ``k`` (:attr:`Request.rows`).
+
+It returns an :class:`Attribution` with the map of shape ``(K, n_in, window)`` (or
+``(K, n_out, n_in, window)`` when ``all_classes``), column ``window-1`` being ``t``, row ``k``
+the same as for a call on sequence ``k`` alone. :func:`explain` splits large batches of
+sequences into chunks of rows (:data:`RECORD_BYTES`), so a method sees at most a chunk,
+and joins the chunks' results with :func:`concat_rows`: tensors a method returns (map,
+ledger fields, ``info`` entries) carry the leading ``K`` axis. Methods split further where
+their own memory needs it. Adding a method touches one place: its own module.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -39,6 +50,10 @@ class MethodInfo:
 
 METHODS: dict[str, MethodInfo] = {}
 
+#: Memory budget (bytes) of one recorded forward pass over a batch of sequences; larger
+#: batches are explained in chunks of rows (see :func:`rows_per_record`).
+RECORD_BYTES = 2 ** 30
+
 
 def register_method(name: str, *, family: str, description: str, all_classes: bool = False):
     """Decorator: register ``fn`` under ``name`` in :data:`METHODS`."""
@@ -60,8 +75,18 @@ class Request:
     target: Tensor  # (K,) long, explained classes
     window: int  # common window length, ending at each t
     all_classes: bool
-    forward: SNNOutput  # recorded forward pass of x[:max(t)+1], batch 1
+    forward: SNNOutput  # recorded forward pass up to max(t): batch 1 (one sequence) or K (one per target)
     single: bool = False  # t was one int: results lose the K axis
+
+    @property
+    def batched(self) -> bool:
+        """Whether target ``k`` explains sequence ``k`` of a batch (else all explain one sequence)."""
+        return self.forward.output.shape[0] > 1
+
+    @property
+    def rows(self) -> Tensor:
+        """``(K,)``: the row of the recorded pass that each target reads (all 0 for one sequence)."""
+        return torch.arange(len(self.t), device=self.t.device) if self.batched else torch.zeros_like(self.t)
 
     @property
     def t0(self) -> Tensor:
@@ -71,7 +96,7 @@ class Request:
     @property
     def logits(self) -> Tensor:
         """``(K, n_out)``: the readout :math:`U^L[t]` at each explained step."""
-        return self.forward.output[0, self.t]
+        return self.forward.output[self.rows, self.t]
 
 
 @dataclass
@@ -91,18 +116,19 @@ class Explanation:
     ----------
     attribution : Tensor
         ``(n_in, window)`` for an int ``t``; ``(len(t), n_in, window)`` for a list;
+        ``(B, n_in, window)`` for a batch of sequences;
         with ``all_classes=True`` a class axis ``n_out`` comes before ``n_in``.
         The last column is the explained step ``t``.
     target : int or Tensor
-        The explained class(es).
+        The explained class(es) (``(K,)`` or ``(B,)``).
     t : int or Tensor
-        The explained step(s).
+        The explained step(s) (``(K,)`` or ``(B,)``).
     window : int
     method : str
     logit : float or Tensor
-        The explained readout :math:`U^L_c[t]`.
+        The explained readout :math:`U^L_c[t]` (``(K,)`` or ``(B,)``).
     ledger : object or None
-        The relevance ledger (LRP methods).
+        The relevance ledger (LRP methods; per-target fields with a leading ``K`` or ``B`` axis).
     info : dict
         Method-specific extras (e.g. a completeness gap, the IG baseline output).
     """
@@ -122,10 +148,62 @@ def _as_steps(t, T: int) -> tuple[Tensor, bool]:
     steps = torch.as_tensor([int(t)] if single else [int(s) for s in t], dtype=torch.long)
     if steps.numel() == 0:
         raise ValueError("t: give at least one step to explain")
+    _check_range(steps, T)
+    return steps, single
+
+
+def _check_range(steps: Tensor, T: int):
     bad = steps[(steps < 0) | (steps >= T)]
     if bad.numel():
         raise ValueError(f"t: step {int(bad[0])} is out of range for a sequence of length T={T} (0..{T - 1})")
-    return steps, single
+
+
+def _row_steps(t, B: int, T: int) -> Tensor:
+    """``(B,)`` steps for a batch of ``B`` sequences: one int for every row, or one per row."""
+    steps = torch.as_tensor(t)
+    if steps.dtype == torch.bool or steps.is_floating_point() or steps.is_complex():
+        raise ValueError(f"t: steps must be integers, got {steps.dtype}")
+    if steps.dim() == 0:
+        steps = steps.expand(B)
+    if steps.dim() != 1 or steps.numel() != B:
+        raise ValueError(f"t: give one int, or one step per sequence: x has B={B} sequences, "
+                         f"t has shape {tuple(steps.shape)}")
+    steps = steps.to(torch.long).cpu().clone()
+    _check_range(steps, T)
+    return steps
+
+
+def _check_window(window, steps: Tensor) -> int:
+    window = int(steps.min()) + 1 if window is None else int(window)
+    if window < 1 or window > int(steps.min()) + 1:
+        raise ValueError(f"window={window} must be between 1 and t+1={int(steps.min()) + 1} "
+                         f"(it ends at t and cannot reach before step 0)")
+    return window
+
+
+def _check_targets(target, K: int, n_out: int, what: str) -> Tensor | None:
+    """``(K,)`` classes from ``None`` (kept ``None``: the predictions), an int or ``K`` classes."""
+    if target is None:
+        return None
+    scalar = isinstance(target, int) or (isinstance(target, Tensor) and target.dim() == 0)
+    targets = torch.as_tensor([int(target)] * K if scalar else [int(c) for c in target], dtype=torch.long)
+    if targets.numel() != K:
+        raise ValueError(f"target: {targets.numel()} classes given for {K} {what}")
+    bad = targets[(targets < 0) | (targets >= n_out)]
+    if bad.numel():
+        raise ValueError(f"target: class {int(bad[0])} is out of range (0..{n_out - 1})")
+    return targets
+
+
+def rows_per_record(net: LIFNetwork, T: int) -> int:
+    """Sequences of ``T`` steps whose recorded forward pass stays under :data:`RECORD_BYTES`.
+
+    A record keeps the input and, per layer, spikes, currents, membranes and thresholds
+    (``n_in + 4 n_l`` values a step), and the pass holds about as much again in transients.
+    """
+    itemsize = torch.empty((), dtype=net.dtype).element_size()
+    per_row = 2 * itemsize * T * (net.sizes[0] + 4 * sum(net.sizes[1:]))
+    return max(1, RECORD_BYTES // per_row)
 
 
 def explain(
@@ -138,26 +216,37 @@ def explain(
     all_classes: bool = False,
     **options,
 ) -> Explanation:
-    """Explain the prediction of ``net`` at step(s) ``t`` of the sequence ``x``.
+    """Explain the prediction of ``net`` at step(s) ``t`` of the sequence ``x``, or of a batch of sequences.
 
     Parameters
     ----------
     net : LIFNetwork
         The network; it runs in its own dtype and device (``net.double()`` gives float64).
     x : Tensor
-        ``(T, n_in)`` one input sequence.
+        ``(T, n_in)`` one input sequence, or ``(B, T, n_in)`` a batch of ``B`` sequences
+        (one explained step each; row ``k`` of the result is the explanation of ``x[k]`` alone).
     t : int or list of int
-        The explained step(s) :math:`t^*`.
+        The explained step(s) :math:`t^*`: for one sequence an int or a list of ``K`` steps;
+        for a batch an int (the same step in every row) or ``B`` steps (one per row).
     method : str
         A name in :data:`METHODS` (``lrp-epsilon``, ``tsa-ns``, ``integrated-gradients``, ...).
     target : int, list of int or None
-        The explained class(es); default the prediction :math:`\\arg\\max_c U^L_c[t]`.
+        The explained class(es) (one per step, resp. per row); default the prediction
+        :math:`\\arg\\max_c U^L_c[t]`.
     window : int or None
         Steps ending at ``t``; default all of ``0..t`` (for several steps: ``min(t) + 1``).
     all_classes : bool
         Return the map of every class (methods that support it, e.g. TSA).
     **options
         Method options (``epsilon``, ``n_steps``, ...).
+
+    Notes
+    -----
+    A batch of sequences is recorded in one forward pass (with ``record=True``) per chunk of
+    rows, chunks bounded by :data:`RECORD_BYTES` (122 float64 or 244 float32 rows of
+    1200 steps of the ADL-sized network); each chunk is explained by one method call, which
+    bounds its own memory (transport: :data:`spikeflux.transport.engine.SWEEP_BYTES`; gradients:
+    :data:`spikeflux.explain.gradients.GRAPH_BYTES`; TSA: chunks of steps).
     """
     from . import METHODS as _loaded  # noqa: F401  (import the method modules once)
 
@@ -165,31 +254,21 @@ def explain(
         raise ValueError(f"unknown explanation method {method!r}; known methods: {', '.join(sorted(METHODS))}")
     info = METHODS[method]
     x = torch.as_tensor(x)
-    if x.dim() != 2 or x.shape[1] != net.sizes[0]:
-        raise ValueError(f"x must have shape (T, n_in={net.sizes[0]}), got {tuple(x.shape)}")
-    x = x.to(dtype=net.dtype, device=net.device)
-    steps, single = _as_steps(t, x.shape[0])
-    if window is None:
-        window = int(steps.min()) + 1
-    window = int(window)
-    if window < 1 or window > int(steps.min()) + 1:
-        raise ValueError(f"window={window} must be between 1 and t+1={int(steps.min()) + 1} "
-                         f"(it ends at t and cannot reach before step 0)")
+    n_in = net.sizes[0]
+    if x.dim() not in (2, 3) or x.shape[-1] != n_in:
+        raise ValueError(f"x must have shape (T, n_in={n_in}) or (B, T, n_in={n_in}), got {tuple(x.shape)}")
     if all_classes and not info.supports_all_classes:
         raise ValueError(f"method {method!r} does not support all_classes=True")
+    x = x.to(dtype=net.dtype, device=net.device)
+    if x.dim() == 3:
+        return _explain_batch(net, info, x, t, target, window, all_classes, options)
+    steps, single = _as_steps(t, x.shape[0])
+    window = _check_window(window, steps)
     with torch.no_grad():
         fwd = net(x[None, : int(steps.max()) + 1], record=True)
-    n_out = net.sizes[-1]
-    if target is None:
+    targets = _check_targets(target, len(steps), net.sizes[-1], "steps")
+    if targets is None:
         targets = fwd.output[0, steps].argmax(-1)
-    else:
-        targets = torch.as_tensor([int(target)] * len(steps) if isinstance(target, int)
-                                  else [int(c) for c in target], dtype=torch.long)
-        if targets.numel() != steps.numel():
-            raise ValueError(f"target: {targets.numel()} classes given for {steps.numel()} steps")
-        bad = targets[(targets < 0) | (targets >= n_out)]
-        if bad.numel():
-            raise ValueError(f"target: class {int(bad[0])} is out of range (0..{n_out - 1})")
     req = Request(t=steps, target=targets.to(steps.device), window=window, all_classes=all_classes, forward=fwd,
                   single=single)
     out = info.fn(net, x, req, **options)
@@ -205,3 +284,46 @@ def explain(
         ledger=out.ledger,
         info=out.info,
     )
+
+
+def _explain_batch(net: LIFNetwork, info: MethodInfo, x: Tensor, t, target, window, all_classes: bool,
+                   options: dict) -> Explanation:
+    """:func:`explain` of ``B`` sequences ``x`` ``(B, T, n_in)``, one explained step each, in chunks of rows."""
+    B, T = x.shape[:2]
+    if B == 0 or T == 0:
+        raise ValueError(f"x: need at least one sequence of at least one step, got shape {tuple(x.shape)}")
+    steps = _row_steps(t, B, T).to(x.device)
+    window = _check_window(window, steps)
+    targets = _check_targets(target, B, net.sizes[-1], "sequences")
+    chunk = rows_per_record(net, int(steps.max()) + 1)
+    parts, classes, logits = [], [], []
+    for lo in range(0, B, chunk):
+        rows = slice(lo, lo + chunk)
+        s = steps[rows]
+        with torch.no_grad():
+            fwd = net(x[rows, : int(s.max()) + 1], record=True)
+        out_t = fwd.output[torch.arange(len(s), device=s.device), s]  # (rows, n_out), U^L[t] of each row
+        c = out_t.argmax(-1) if targets is None else targets[rows].to(s.device)
+        parts.append(info.fn(net, x[rows], Request(t=s, target=c, window=window, all_classes=all_classes,
+                                                   forward=fwd), **options))
+        classes.append(c)
+        logits.append(out_t.gather(1, c[:, None])[:, 0])
+        del fwd
+    out = parts[0] if len(parts) == 1 else concat_rows(parts)
+    return Explanation(attribution=out.attribution, target=torch.cat(classes), t=steps, window=window,
+                       method=info.name, logit=torch.cat(logits), ledger=out.ledger, info=out.info)
+
+
+def concat_rows(parts: list):
+    """Several chunks' results as one: per-row tensors (leading axis) concatenated, recursively
+    through dicts and dataclasses (:class:`Attribution`, ledgers); everything else (names,
+    parameters, the same in every chunk) kept from the first."""
+    first = parts[0]
+    if isinstance(first, Tensor) and first.dim() > 0:
+        return torch.cat(parts)
+    if isinstance(first, dict):
+        return {k: concat_rows([p[k] for p in parts]) for k in first}
+    if dataclasses.is_dataclass(first) and not isinstance(first, type):
+        return dataclasses.replace(first, **{f.name: concat_rows([getattr(p, f.name) for p in parts])
+                                             for f in dataclasses.fields(first) if f.init})
+    return first

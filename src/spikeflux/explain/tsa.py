@@ -48,6 +48,11 @@ steps); :func:`tsa_map` then gathers each explained step's window, applies the d
 and :math:`P(t^*)`. Overlapping windows (e.g. 180 steps, 3600-step windows) share
 :math:`C(t)`.
 
+A batch of sequences (spikes ``(B, T, n_l)``, one explained step per row, as
+``explain(net, X, t)`` with ``X`` of shape ``(B, T, n_in)`` gives them) shares nothing across
+rows: :func:`row_maps` builds each row's window of :math:`C(t)` (only the explained class's
+column when the class is given), in chunks of steps.
+
 Methods: ``tsa-s``, ``tsa-ns``, ``sam`` (all with ``all_classes`` support, no options) and
 ``tsa-delay``, a variant of ours that is *not* the published method: it follows the
 model's timing (one step per layer, the synaptic and membrane filter applied once), see
@@ -136,8 +141,10 @@ def tsa_map(spikes: Sequence[Tensor], weights: Sequence[Tensor], beta: float, P:
 
     Parameters
     ----------
-    spikes : list of L tensors ``(T, n_l)``
-        One sequence's spikes :math:`S^0 = x, \dots, S^{L-1}` (input and hidden layers).
+    spikes : list of L tensors ``(T, n_l)`` or ``(B, T, n_l)``
+        One sequence's spikes :math:`S^0 = x, \dots, S^{L-1}` (input and hidden layers), or a
+        batch of ``B`` sequences, one explained step each (then ``P`` is ``(B, n_out)``, ``t``
+        an int or ``B`` steps, ``target`` ``B`` classes, and the result has a leading ``B`` axis).
     weights : list of L tensors ``(n_{l+1}, n_l)``
         :math:`W_1, \dots, W_L` (ones for SAM).
     beta : float
@@ -159,6 +166,10 @@ def tsa_map(spikes: Sequence[Tensor], weights: Sequence[Tensor], beta: float, P:
         ``K`` axis is dropped when ``t`` is ``None`` or an int and ``P`` is 1-D. Column
         ``window - 1`` is :math:`t^*`.
     """
+    if spikes[0].dim() == 3:
+        steps, window = _row_steps(spikes[0].shape[:2], P, t, window)
+        d = decay(beta, window, len(weights), dtype=P.dtype, device=P.device)
+        return row_maps(spikes, weights, variant, steps, window, [0] * len(spikes), d, P, target)
     steps, window, single = _steps(spikes[0].shape[0], P, t, window)
     lo, hi = int(steps.min()) - window + 1, int(steps.max())
     C = spike_chain([s[lo:hi + 1] for s in spikes], weights, variant)  # (hi-lo+1, n_in, n_out)
@@ -178,6 +189,80 @@ def _steps(T: int, P: Tensor, t, window) -> tuple[Tensor, int, bool]:
     if window < 1 or window > int(steps.min()) + 1 or int(steps.max()) >= T:
         raise ValueError(f"window={window} and steps {steps.tolist()} do not fit a sequence of T={T} steps")
     return steps, window, single
+
+
+def _row_steps(shape, P: Tensor, t, window) -> tuple[Tensor, int]:
+    """Per-row steps ``(B,)`` and the window length for a batch of ``B`` sequences of ``T`` steps."""
+    B, T = shape
+    if P.dim() != 2 or P.shape[0] != B:
+        raise ValueError(f"P must have one row per sequence, shape (B={B}, n_out), got {tuple(P.shape)}")
+    if t is None or isinstance(t, int) or (isinstance(t, Tensor) and t.dim() == 0):
+        steps = torch.full((B,), T - 1 if t is None else int(t), dtype=torch.long, device=P.device)
+    else:
+        steps = torch.as_tensor(t, dtype=torch.long, device=P.device).reshape(-1)
+        if steps.numel() != B:
+            raise ValueError(f"t: {steps.numel()} steps for {B} sequences")
+    window = int(steps.min()) + 1 if window is None else int(window)
+    if window < 1 or window > int(steps.min()) + 1 or int(steps.max()) >= T:
+        raise ValueError(f"window={window} and steps {steps.tolist()} do not fit sequences of T={T} steps")
+    return steps, window
+
+
+def row_maps(spikes: Sequence[Tensor], weights: Sequence[Tensor], variant: str, steps: Tensor, window: int,
+             shifts: Sequence[int], d: Tensor, P: Tensor, target=None, chunk: int = 8192) -> Tensor:
+    r"""One map per sequence: row ``k`` is the window :math:`[t_0, t^*_k]` of sequence ``k``.
+
+    .. math::
+
+        A_k(t) = d(t)\, \operatorname{diag}(s^0(t + \delta_0))\, W_1^\top \cdots
+                 \operatorname{diag}(s^{L-1}(t + \delta_{L-1}))\, W_L^\top \operatorname{diag}(P_k)
+
+    with layer :math:`l` read at :math:`t + \delta_l` (``shifts``; steps past :math:`t^*_k` read
+    as silent, as a sequence recorded up to :math:`t^*_k` would) and the per-column factor ``d``.
+    The chain is built right to left as row vectors, :math:`v \leftarrow (s^l \odot v) W_l`, one
+    matrix product per layer for ``chunk`` steps at a time; with ``target`` it starts from the
+    class's row of :math:`W_L` only.
+
+    Parameters
+    ----------
+    spikes : list of L tensors ``(B, T, n_l)``
+    weights : list of L tensors ``(n_{l+1}, n_l)``
+    variant : {"s", "ns"}
+    steps : Tensor ``(B,)``
+        :math:`t^*_k`.
+    window : int
+    shifts : list of L int
+    d : Tensor ``(window,)``
+    P : Tensor ``(B, n_out)``
+    target : sequence of B int or None
+
+    Returns
+    -------
+    Tensor ``(B, n_in, window)`` with ``target``, else ``(B, n_out, n_in, window)``.
+    """
+    if len(spikes) != len(weights) or len(shifts) != len(weights):
+        raise ValueError(f"need one spike tensor and one shift per weight matrix (layers 0..L-1): got "
+                         f"{len(spikes)} spike tensors, {len(shifts)} shifts for {len(weights)} weight matrices")
+    B, T = spikes[0].shape[:2]
+    cols = torch.arange(window, device=steps.device)
+    c = None if target is None else torch.as_tensor(target, dtype=torch.long, device=steps.device).reshape(-1)
+    per, out = max(1, chunk // window), []  # sequences per chunk
+    for lo in range(0, B, per):
+        t_star = steps[lo:lo + per]
+        b = torch.arange(lo, lo + len(t_star), device=steps.device)[:, None]  # (b, 1) rows
+        signs = []
+        for S, shift in zip(spikes, shifts):
+            idx = t_star[:, None] - window + 1 + shift + cols  # (b, w) steps read
+            read = S[b, idx.clamp(max=T - 1)] * (idx <= t_star[:, None])[..., None].to(S.dtype)
+            signs.append(spike_sign(read, variant)[:, :, None, :])  # (b, w, 1, n_l)
+        V = weights[-1][c[b[:, 0]]][:, None, None, :] if c is not None else weights[-1]  # rows of W_L
+        for l in range(len(weights) - 1, 0, -1):
+            V = (signs[l] * V) @ weights[l - 1]  # (b, w, k, n_{l-1}), k = 1 or n_out
+        A = (signs[0] * V).permute(0, 2, 3, 1)  # (b, k, n_in, w)
+        p = P[b[:, 0]] if c is None else P[b[:, 0]].gather(1, c[b[:, 0], None])  # (b, k)
+        A = A * (p[:, :, None] * d)[:, :, None, :]  # d(t) P(t*)
+        out.append(A[:, 0] if c is not None else A)
+    return torch.cat(out)
 
 
 def _windowed(C: Tensor, lo: int, steps: Tensor, window: int, d: Tensor, P: Tensor, target) -> Tensor:
@@ -243,8 +328,12 @@ def tsa_delay_map(spikes: Sequence[Tensor], weights: Sequence[Tensor], alpha: fl
 
     Arguments and shapes as :func:`tsa_map`, plus the synaptic decay ``alpha``.
     """
-    steps, window, single = _steps(spikes[0].shape[0], P, t, window)
     L = len(weights)
+    if spikes[0].dim() == 3:
+        steps, window = _row_steps(spikes[0].shape[:2], P, t, window)
+        return row_maps(spikes, weights, variant, steps, window, list(range(L)),
+                        _delay_kernel(alpha, beta, window, L, P.dtype, P.device), P, target)
+    steps, window, single = _steps(spikes[0].shape[0], P, t, window)
     lo, hi = int(steps.min()) - window + 1, int(steps.max())
     span = hi + 1 - lo
     shifted = []  # layer l read at t + l; rows past the sequence only feed masked (zero) entries
@@ -252,17 +341,22 @@ def tsa_delay_map(spikes: Sequence[Tensor], weights: Sequence[Tensor], alpha: fl
         part = S[lo + l:hi + 1 + l]
         shifted.append(torch.cat([part, part.new_zeros(span - part.shape[0], part.shape[1])]))
     C = spike_chain(shifted, weights, variant)
-    lag = torch.arange(window - 1, -1, -1, device=C.device) - (L - 1)  # t* - t - (L-1) per column
-    d = torch.where(lag >= 0, psp_kernel(alpha, beta, lag.clamp(min=0)), 0.0).to(C.dtype)
+    d = _delay_kernel(alpha, beta, window, L, C.dtype, C.device)
     A = _windowed(C, lo, steps, window, d, P, target)
     return A[0] if single else A
+
+
+def _delay_kernel(alpha: float, beta: float, window: int, L: int, dtype, device) -> Tensor:
+    r""":math:`\kappa(t^* - t - (L-1))` per window column, 0 where the lag is negative."""
+    lag = torch.arange(window - 1, -1, -1, device=device) - (L - 1)  # t* - t - (L-1) per column
+    return torch.where(lag >= 0, psp_kernel(alpha, beta, lag.clamp(min=0)), 0.0).to(dtype)
 
 
 # ---------------------------------------------------------------------------- methods
 def _inputs(net: LIFNetwork, request: Request):
     """Spikes of layers 0..L-1 and :math:`P(t^*)` from the recorded forward pass."""
     rec = request.forward.record
-    spikes = [rec.spikes[l][0].detach() for l in range(net.n_layers)]
+    spikes = [(rec.spikes[l] if request.batched else rec.spikes[l][0]).detach() for l in range(net.n_layers)]
     P = request.logits.detach().softmax(-1)
     weights = [W.detach() for W in net.weights]
     return spikes, weights, P

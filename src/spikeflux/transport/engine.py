@@ -22,8 +22,15 @@ reset, resp. with recurrent :math:`V`). ``K`` targets with different :math:`t^*`
 sweep: each injects :math:`R_\text{init}` at its own step and is cut at its own window start
 :math:`t_0` (what reaches :math:`I[t_0-1], U[t_0-1]` is the ``boundary`` sink). No autograd.
 
+Two kinds of batch share this code path. ``K`` targets of *one* recorded sequence (record
+batch 1) read one graph; ``K`` *sequences*, one target each (record batch ``K``, target
+``k`` reads row ``k``), read one graph column each. The graph and its coefficients are
+``(Ts, Bk, n)`` with ``Bk`` the record's batch (1 or ``K``) and broadcast against the
+relevance; only the products that reduce over neurons (:func:`spread`, :func:`push`,
+:func:`slice_sum`) see the difference.
+
 Shapes: ``Ts`` steps of the span :math:`[\min t_0, \max t^*]`, ``K`` targets, ``n`` neurons;
-relevance tensors are time-major ``(Ts, K, n)``.
+relevance tensors are time-major ``(Ts, K, n)``, graph tensors ``(Ts, Bk, n)``.
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ def layer_flux(graph: LayerGraph, rule: Rule, policy) -> LayerFlux:
 def spread(rp: Tensor, rn: Tensor | None, source: Tensor, weight: Tensor, shared: bool) -> tuple[Tensor, Tensor]:
     r"""Flux through matrix edges :math:`z_{ni} = M_{ni} s_i`, split by the sign of :math:`z`.
 
-    ``rp`` :math:`= k^+ R_n`, ``rn`` :math:`= k^- R_n` (``(..., n)``); ``source`` :math:`s` ``(..., m)``;
+    ``rp`` :math:`= k^+ R_n`, ``rn`` :math:`= k^- R_n` (``(Ts, K, n)``); ``source`` :math:`s` ``(Ts, Bk, m)``;
     ``weight`` :math:`M` ``(n, m)``. Returns the positive- and negative-channel flux to the sources,
     :math:`s_i^+ (r^+ M^+ + r^- M^-)_i + s_i^- (r^+ M^- + r^- M^+)_i` split into its :math:`z^\pm` parts.
     """
@@ -86,21 +93,20 @@ def spread(rp: Tensor, rn: Tensor | None, source: Tensor, weight: Tensor, shared
 def push(R: Tensor, node: NodeFlux, source: Tensor, weight: Tensor) -> Tensor:
     r"""Relevance sent down the synapses of a layer, :math:`F(I^l_j[t] \to S^{l-1}_i[t])` summed over ``j``.
 
-    ``R`` :math:`R(I[t])` ``(Ts, K, n)``; ``source`` :math:`S^{l-1}[t]` ``(Ts, m)`` (spikes, >= 0).
+    ``R`` :math:`R(I[t])` ``(Ts, K, n)``; ``source`` :math:`S^{l-1}[t]` ``(Ts, Bk, m)`` (spikes, >= 0).
     """
-    src = source[:, None]
     if node.shared:  # LRP-0/ε: s_i Σ_j W_ji R_j / (z_j + ε sign z_j), one matrix product
-        return src * ((R * node.kpos[:, None]) @ weight)
-    out = src * ((R * node.kpos[:, None]) @ weight.clamp(min=0))
+        return source * ((R * node.kpos) @ weight)
+    out = source * ((R * node.kpos) @ weight.clamp(min=0))
     if node.kneg is not None:
-        out = out + src * ((R * node.kneg[:, None]) @ weight.clamp(max=0))
+        out = out + source * ((R * node.kneg) @ weight.clamp(max=0))
     return out
 
 
 def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, cut: dict, K: int) -> Relevance:
     """One layer, backwards over time (module docstring). ``up``: :math:`R_\\uparrow(S)` ``(Ts, K, n)`` or ``None``;
     ``inject``/``cut``: step -> ``(K, n)`` added to :math:`R(U)`, resp. ``(K, 1)`` keep-mask of the carries."""
-    Ts, n = graph.leak.shape
+    Ts, _, n = graph.leak.shape
     c_leak, c_int = flux.U.edges[0].unbind(0), flux.U.edges[1].unbind(0)
     c_reset = flux.U.edges[2].unbind(0) if graph.reset is not None else None
     c_dec = flux.I.edges[0].unbind(0)
@@ -111,7 +117,7 @@ def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, c
         up_t = up.unbind(0) if up is not None else None
         rec = _recurrent_step(graph, flux.I) if V is not None else None
     else:  # R(S) is known for every step: its share g R(S) to U[t-1], all steps at once
-        thr = None if up is None else (up if flux.passed is None else up * flux.passed[:, None])
+        thr = None if up is None else (up if flux.passed is None else up * flux.passed)
         thr_t = thr.unbind(0) if thr is not None else None
     zeros = graph.leak.new_zeros(K, n)
     carry_U, carry_I = zeros, zeros  # R(U[t]), R(I[t]) received from slice t+1
@@ -153,10 +159,12 @@ def _recurrent_step(graph: LayerGraph, node: NodeFlux):
 
 
 def slice_sum(R: Tensor, coef: Tensor | None) -> Tensor:
-    """:math:`\\sum_j c_j[t] R_j[t]` per slice and target: ``(Ts, K, n)``, ``(Ts, n)`` -> ``(Ts, K)``."""
+    """:math:`\\sum_j c_j[t] R_j[t]` per slice and target: ``(Ts, K, n)``, ``(Ts, Bk, n)`` -> ``(Ts, K)``."""
     if coef is None:
         return R.sum(-1)
-    return torch.bmm(R, coef.unsqueeze(-1)).squeeze(-1)
+    if coef.shape[1] == 1:  # one graph for every target: a batched matrix-vector product
+        return torch.bmm(R, coef.transpose(1, 2)).squeeze(-1)
+    return torch.linalg.vecdot(R, coef)  # one graph column per target
 
 
 class Book:
@@ -223,6 +231,25 @@ def window_columns(values: Tensor, offset: Tensor, window: int) -> Tensor:
     return v.gather(1, idx)
 
 
+#: Memory budget (bytes) of one sweep; :func:`transport` splits larger batches into chunks of targets.
+SWEEP_BYTES = 2 ** 30
+
+#: Values a sweep holds per row, step and neuron (peak memory measured on the ADL-sized network,
+#: rounded up to the worst case: αβ, ``excess`` policy, subtract reset, recurrent, ALIF): the graph
+#: and its coefficients, per neuron of every layer (inputs included; only for one graph per row),
+#: and the relevance of the layer being swept, per neuron of the widest layer.
+_GRAPH_PER_NEURON_STEP, _RELEVANCE_PER_NEURON_STEP = 12, 8
+
+
+def rows_per_sweep(net: LIFNetwork, span: int, shared: bool) -> int:
+    """Targets per sweep that keep its memory under :data:`SWEEP_BYTES` (``shared``: one graph for all)."""
+    itemsize = torch.empty((), dtype=net.dtype).element_size()
+    per_neuron = _RELEVANCE_PER_NEURON_STEP * max(net.sizes)
+    if not shared:
+        per_neuron += _GRAPH_PER_NEURON_STEP * sum(net.sizes)
+    return max(1, SWEEP_BYTES // (itemsize * span * per_neuron))
+
+
 @torch.no_grad()
 def transport(
     net: LIFNetwork,
@@ -237,13 +264,15 @@ def transport(
     node_relevance: bool = False,
     **rule_params,
 ) -> tuple[Tensor, _ledger.Ledger]:
-    r"""Explain ``K`` targets of one recorded sequence in one sweep.
+    r"""Explain ``K`` targets, of one recorded sequence or of ``K`` recorded sequences, in one sweep.
 
     Parameters
     ----------
     net : LIFNetwork
     record : Record
-        ``net(x[None, :T], record=True).record`` with :math:`T > \max t^*` (batch 1).
+        ``net(x, record=True).record`` with :math:`T > \max t^*`: batch 1 (``x[None]``, one sequence
+        whose ``K`` targets share the sweep) or batch ``K`` (one sequence per target: target ``k``
+        explains row ``k``).
     t, target : sequence of int or Tensor
         The explained steps :math:`t^*_k` and classes :math:`c_k`, ``(K,)``.
     window : int
@@ -261,8 +290,14 @@ def transport(
 
     Notes
     -----
-    Memory is a few ``(Ts, K, n)`` tensors per layer at a time (about 1.6 GB peak for
-    ``K = 180`` steps of the 3600-step ADL-sized float32 network); split larger batches.
+    Memory is a few ``(Ts, K, n)`` relevance tensors per layer at a time (``Ts`` the span of the
+    windows), plus the graph: ``(Ts, n)`` tensors of every layer for one sequence, ``(Ts, K, n)`` for
+    ``K`` sequences; at most about 8 values per step, target and neuron of the widest layer for the
+    relevance and 12 per step, sequence and neuron of every layer for the graph (measured, see
+    :func:`rows_per_sweep`). Batches that would exceed :data:`SWEEP_BYTES` are split into chunks of
+    targets, each swept on its own (a target's numbers do not depend on the others'): e.g. 48
+    sequences of 1200 steps of the ADL-sized float64 network a chunk (2000 such sequences: 2 GiB
+    peak in ``explain``, record included), or 93 targets of one 3600-step float32 sequence.
 
     Returns
     -------
@@ -273,7 +308,8 @@ def transport(
     Raises
     ------
     ValueError
-        Unknown rule, policy or init, bad rule parameters, windows outside the record.
+        Unknown rule, policy or init, bad rule parameters, windows outside the record, a record
+        batch that is neither 1 nor ``K``.
     FloatingPointError
         When relevance overflows (αβ with α > 1 over long windows, see :class:`.rules.AlphaBeta`);
         zero and subnormal denominators never produce NaN, they are booked.
@@ -281,19 +317,40 @@ def transport(
     rule, policy = get_rule(rule, **rule_params), get_policy(threshold_policy)
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    x = record.spikes[0][0]
-    device = x.device
+    B, T = record.spikes[0].shape[:2]
     steps = [int(s) for s in torch.as_tensor(t).reshape(-1).tolist()]
-    target = torch.as_tensor(target, device=device).reshape(-1).long()
+    target = torch.as_tensor(target, device=record.spikes[0].device).reshape(-1).long()
     window, K = int(window), len(steps)
     starts = [s - window + 1 for s in steps]
     if K == 0 or target.numel() != K:
         raise ValueError(f"target: need one class per step, got {target.numel()} for {K} steps")
-    if window < 1 or min(starts) < 0 or max(steps) >= x.shape[0]:
-        raise ValueError(f"window={window}: every window [t-w+1, t] must lie in 0..{x.shape[0] - 1}")
+    if window < 1 or min(starts) < 0 or max(steps) >= T:
+        raise ValueError(f"window={window}: every window [t-w+1, t] must lie in 0..{T - 1}")
+    if B not in (1, K):
+        raise ValueError(f"record: batch {B} must be 1 (the {K} targets share one sequence) "
+                         f"or {K} (target k explains row k)")
+    options = dict(rule=rule, policy=policy, init=init, node_residuals=node_residuals, node_relevance=node_relevance)
+    chunk = rows_per_sweep(net, max(steps) + 1 - min(starts), shared=B == 1)
+    if chunk >= K:
+        return _transport(net, record, steps, target, window, **options)
+    parts = []
+    for lo in range(0, K, chunk):
+        rows = slice(lo, lo + chunk)
+        part = record if B == 1 else Record(*([v[rows] for v in vs] for vs in
+                                              (record.spikes, record.syn, record.mem, record.theta)))
+        parts.append(_transport(net, part, steps[rows], target[rows], window, **options))
+    return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
+
+
+def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance):
+    """:func:`transport` of validated arguments in one sweep."""
+    x = record.spikes[0]
+    K, batched = len(steps), x.shape[0] > 1
+    starts = [s - window + 1 for s in steps]
     start, stop = min(starts), max(steps) + 1
-    graphs = decompose(net, record, start, stop)
-    r_init = initial_relevance(record.mem[-1][0][steps], target, init)
+    graphs = decompose(net, record, start, stop, batched=True)  # (Ts, Bk, n) with Bk = 1 or K
+    rows = torch.arange(K, device=x.device) if batched else torch.zeros(K, dtype=torch.long, device=x.device)
+    r_init = initial_relevance(record.mem[-1][rows, torch.tensor(steps, device=x.device)], target, init)
     inject, cut = _injections(steps, starts, start, target, r_init, net.sizes[-1])
 
     book = Book(stop - start, K, x)
@@ -335,9 +392,9 @@ def _injections(steps, starts, start, target, r_init, n_out):
 
 def _absorb(R: Tensor, node: NodeFlux, x: Tensor, weight: Tensor) -> tuple[Tensor, Tensor]:
     r"""Input absorption :math:`A_i[t] = R(x_i[t])` by channel: flux through :math:`z^+`, :math:`z^-`; ``(Ts, K, n_in)`` each."""
-    rp = R * node.kpos[:, None]
-    rn = R * node.kneg[:, None] if (node.kneg is not None and not node.shared) else None
-    return spread(rp, rn, x[:, None], weight, node.shared)
+    rp = R * node.kpos
+    rn = R * node.kneg if (node.kneg is not None and not node.shared) else None
+    return spread(rp, rn, x, weight, node.shared)
 
 
 def _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start, window, target,

@@ -34,6 +34,10 @@ how much the subtract reset removes (:math:`-\theta[t-1] S[t]`) and, for the ``e
 policy, the threshold share :math:`\theta[t-1]/U[t-1]`.
 
 Shapes: ``Ts`` steps of the span, ``n`` neurons of the layer, ``m`` of the layer below.
+:func:`decompose` of a batch-1 record gives ``(Ts, n)`` tensors; with ``batched=True`` every
+tensor is time-major ``(Ts, B, n)``, one column per recorded sequence (``B = 1`` for the
+``K`` targets of one sequence, ``B = K`` for one target per sequence): the rules and the
+engine broadcast these coefficients against relevance ``(Ts, K, n)``.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class MatrixEdges:
     Parameters
     ----------
     pairs : list of (Tensor, Tensor)
-        ``(source, weight)``: source values :math:`s[t]` ``(Ts, m)`` and matrix ``(n, m)``
+        ``(source, weight)``: source values :math:`s[t]` ``(Ts, m)`` or ``(Ts, B, m)`` and matrix ``(n, m)``
         (the synapse :math:`W^l` from :math:`S^{l-1}`, the recurrent :math:`V^l` from :math:`S^l`).
     """
 
@@ -62,7 +66,7 @@ class MatrixEdges:
 
     @cached_property
     def total(self) -> Tensor:
-        r""":math:`\sum_i z_{ji}[t]`, shape ``(Ts, n)``."""
+        r""":math:`\sum_i z_{ji}[t]`, shape ``(Ts, n)`` (``(Ts, B, n)`` for batched sources)."""
         return sum(s @ w.T for s, w in self.pairs)
 
     @cached_property
@@ -89,7 +93,7 @@ def split(v: Tensor) -> tuple[Tensor, Tensor | None]:
 class LayerGraph:
     r"""One layer's nodes :math:`S^l[t], I^l[t], U^l[t]` for the steps of a span, as in-edge contributions.
 
-    Attributes (all ``(Ts, n)`` unless said)
+    Attributes (all ``(Ts, n)``, or ``(Ts, B, n)`` when batched, unless said)
     ----------------------------------------
     leak : :math:`(1-S[t])\,\beta U[t-1]`, edge :math:`U[t-1] \to U[t]`.
     integration : :math:`(1-S[t])\,I[t]`, edge :math:`I[t] \to U[t]`.
@@ -129,34 +133,43 @@ class LayerGraph:
 
 
 def previous(v: Tensor, start: int, stop: int, initial: float) -> Tensor:
-    """``v[t-1]`` for ``t = start..stop-1`` from ``v`` of shape ``(T, n)``; ``v[-1] = initial``."""
+    """``v[t-1]`` for ``t = start..stop-1`` from time-major ``v`` (``(T, n)`` or ``(T, B, n)``); ``v[-1] = initial``."""
     if start > 0:
         return v[start - 1 : stop - 1]
     first = torch.full_like(v[:1], initial)
     return torch.cat([first, v[: stop - 1]])
 
 
-def decompose(net: LIFNetwork, record: Record, start: int, stop: int) -> list[LayerGraph]:
+def decompose(net: LIFNetwork, record: Record, start: int, stop: int, batched: bool = False) -> list[LayerGraph]:
     """The :class:`LayerGraph` of every layer for the steps ``start..stop-1`` of a recorded pass.
 
-    ``record`` is ``net(x[None], record=True).record`` (batch 1, zero initial state).
+    ``record`` is ``net(x, record=True).record`` (zero initial state). By default ``x`` is one
+    sequence (``x[None]``, batch 1) and the graph tensors are ``(Ts, n)``; with ``batched=True``
+    every recorded row is kept and the tensors are time-major ``(Ts, B, n)``.
     """
-    return [_layer(net, record, l, start, stop) for l in range(net.n_layers)]
+    return [_layer(net, record, l, start, stop, batched) for l in range(net.n_layers)]
 
 
-def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int) -> LayerGraph:
+def time_major(v: Tensor, start: int, stop: int, batched: bool) -> Tensor:
+    """Steps ``start..stop-1`` of a recorded ``(B, T, n)`` tensor: row 0 ``(Ts, n)``, or all rows ``(Ts, B, n)``."""
+    return v[:, start:stop].transpose(0, 1).contiguous() if batched else v[0, start:stop]
+
+
+def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int, batched: bool = False) -> LayerGraph:
     """Layer ``l`` (0-based over weight layers): the table of the module docstring as code lines."""
     alpha, beta = net.alpha, net.beta
-    S = record.spikes[l + 1][0]  # S^l[t], (T, n)
-    I, U, theta = record.syn[l][0], record.mem[l][0], record.theta[l][0]
-    S_t, I_t = S[start:stop], I[start:stop]
-    U_prev = previous(U, start, stop, 0.0)  # U[t-1], U[-1] = 0
-    I_prev = previous(I, start, stop, 0.0)  # I[t-1], I[-1] = 0
-    theta_prev = previous(theta, start, stop, net.threshold)  # θ[t-1], θ[-1] = θ (b[-1] = 0)
+    lo = max(start - 1, 0)  # steps lo..stop-1: the span and the step before it
+    S, I, U, theta = (time_major(v, lo, stop, batched)  # S^l[t], I^l[t], U^l[t], θ^l[t]
+                      for v in (record.spikes[l + 1], record.syn[l], record.mem[l], record.theta[l]))
+    first, n_steps = start - lo, stop - lo  # the span is rows first..n_steps-1 of these
+    S_t, I_t = S[first:], I[first:]
+    U_prev = previous(U, first, n_steps, 0.0)  # U[t-1], U[-1] = 0
+    I_prev = previous(I, first, n_steps, 0.0)  # I[t-1], I[-1] = 0
+    theta_prev = previous(theta, first, n_steps, net.threshold)  # θ[t-1], θ[-1] = θ (b[-1] = 0)
     spiking = net.spiking(l)
     subtract = net.reset == "subtract" and spiking
     gate = 1.0 - S_t if (spiking and not subtract) else torch.ones_like(S_t)  # (1 - S[t]) held constant
-    source = record.spikes[l][0][start:stop]  # S^{l-1}[t] or x[t]
+    source = time_major(record.spikes[l], start, stop, batched)  # S^{l-1}[t] or x[t]
     pairs = [(source, net.weights[l].detach())]
     if net.recurrent_weights and l < net.n_layers - 1:
         pairs.append((S_t, net.recurrent_weights[l].detach()))

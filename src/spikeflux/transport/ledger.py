@@ -32,6 +32,9 @@ from .rules import SINK_CAUSES
 class Ledger:
     r"""Where the initial relevance went, for ``K`` explained targets (window ``w``).
 
+    The targets are ``K`` steps of one sequence or one step of each of ``K`` sequences; the
+    ledger of a batch split into chunks is one ledger again (:func:`concat`).
+
     Per-target fields have a leading ``K`` axis (``(K,)`` scalars, ``(K, w)`` slices, column
     ``w-1`` being :math:`t^*`); :meth:`squeeze` drops it for a single target (0-d tensors).
 
@@ -117,6 +120,23 @@ class Ledger:
             return v
 
         return Ledger(**{f.name: drop(getattr(self, f.name)) for f in fields(self)})
+
+
+def concat(ledgers: list[Ledger]) -> Ledger:
+    """One :class:`Ledger` of the targets of several (chunks of targets swept apart), in order.
+
+    Per-target tensors (and dicts of them) are concatenated along the target axis; the rule,
+    its parameters, the policy and ``init`` are the same in every part and kept once.
+    """
+    def cat(values):
+        first = values[0]
+        if isinstance(first, Tensor):
+            return torch.cat(values)
+        if isinstance(first, dict) and first and all(isinstance(v, Tensor) for v in first.values()):
+            return {k: torch.cat([v[k] for v in values]) for k in first}
+        return first
+
+    return Ledger(**{f.name: cat([getattr(led, f.name) for led in ledgers]) for f in fields(Ledger)})
 
 
 def build(

@@ -35,7 +35,7 @@ POLICIES = ("pass", "excess")
 
 @dataclass
 class NodeFlux:
-    r"""Coefficients of one node type over a span, each ``(Ts, n)``.
+    r"""Coefficients of one node type over a span, each shaped like the graph: ``(Ts, n)`` or ``(Ts, Bk, n)``.
 
     Attributes
     ----------
@@ -63,7 +63,7 @@ class NodeFlux:
         return self.kneg is self.kpos
 
     def matrix_share(self, matrix: MatrixEdges) -> Tensor:
-        r""":math:`\sum_i F(n \to i) / R_n` over the matrix edges, ``(Ts, n)`` (for node residuals)."""
+        r""":math:`\sum_i F(n \to i) / R_n` over the matrix edges, shaped like ``kpos`` (for node residuals)."""
         if self.shared:
             return self.kpos * matrix.total
         pos, neg = matrix.parts
@@ -112,13 +112,13 @@ class Epsilon(Rule):
 
     def node(self, edges, matrix=None):
         z = sum(edges) + (matrix.total if matrix is not None else 0)  # z_n = Σ_m z_m
-        sign = torch.where(z >= 0, 1.0, -1.0).to(z.dtype)  # sign(0) = +1
-        inv = (z + self.epsilon * sign).reciprocal()  # 1/(z_n + ε sign z_n)
+        positive = z >= 0  # sign(0) = +1
+        inv = torch.where(positive, z + self.epsilon, z - self.epsilon).reciprocal_()  # 1/(z_n + ε sign z_n)
         zero = ~torch.isfinite(inv)  # zero denominator (or subnormal: 1/den overflows)
-        inv = torch.where(zero, 0.0, inv)  # 0 where booked
+        inv = inv.masked_fill_(zero, 0.0)  # 0 where booked
         sinks = {}
         if self.epsilon > 0:
-            sinks["stabilizer"] = self.epsilon * sign * inv
+            sinks["stabilizer"] = torch.where(positive, inv, -inv).mul_(self.epsilon)  # ε sign(z_n) / den
         has_zero = bool(zero.any())
         if has_zero:
             sinks["zero_denominator"] = zero.to(z.dtype)
