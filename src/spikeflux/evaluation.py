@@ -309,16 +309,18 @@ def ground_truth_scores(A: np.ndarray, masks: np.ndarray) -> dict:
 
 
 # --------------------------------------------------------------------------- summaries
-def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
-    """Mean and percentile bootstrap interval of the finite values."""
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                 statistic: str = "mean"):
+    """``statistic`` (``"mean"`` or ``"median"``) of the finite values and its percentile bootstrap interval."""
+    stat = {"mean": np.mean, "median": np.median}[statistic]
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0:
         return np.nan, np.nan, np.nan
     rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
+    boots = stat(v[rng.integers(0, len(v), (n_boot, len(v)))], axis=1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return float(stat(v)), float(lo), float(hi)
 
 
 def bootstrap_curve_ci(clean: np.ndarray, preds: np.ndarray, n_classes: int, n_boot: int = 500, seed: int = 0,
@@ -354,3 +356,105 @@ def tidy_row(dataset: str, model: str, method: str, metric: str, value, lo, hi, 
     info = METRICS[metric]
     return dict(dataset=dataset, model=model, method=method, metric=metric, value=value, ci_low=lo, ci_high=hi,
                 n=n, higher_is_better=info.higher_is_better, category=info.category)
+
+
+# --------------------------------------------------------------------------- the runner
+@dataclass
+class PointSet:
+    """Explained points of one task: excerpts ``X (P, burn_in + window, n_in)`` ending at
+    each point, their labels ``y``, their index in the test series (``where``: subject and
+    step) and, for the synthetic task, the ground-truth masks ``(P, n_in, window)``."""
+
+    task: str
+    X: np.ndarray
+    y: np.ndarray
+    where: list
+    window: int
+    burn_in: int
+    masks: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def make_points(task: str, series: dict, per_class: int | None, window: int, burn_in: int, seed: int = 0,
+                ground_truth: Callable | None = None) -> PointSet:
+    """Stratified, seeded points from each test series in ``series`` (name -> (x, y)).
+
+    ``ground_truth(name, t, window) -> (n_in, window)`` gives a mask per point if known.
+    """
+    Xs, ys, where, masks = [], [], [], []
+    for k, (name, (x, y)) in enumerate(series.items()):
+        pts = select_points(y, per_class, history=burn_in + window - 1, seed=seed + k)
+        Xs.append(excerpts(x, pts, burn_in + window))
+        ys.append(y[pts])
+        where += [(name, int(t)) for t in pts]
+        if ground_truth is not None:
+            masks += [ground_truth(name, int(t), window) for t in pts]
+    return PointSet(task, np.concatenate(Xs).astype(np.float64), np.concatenate(ys), where, window, burn_in,
+                    np.stack(masks) if masks else None)
+
+
+def attribute(net: LIFNetwork, X: np.ndarray, method: str, window: int, targets, **options):
+    """Maps ``(P, n_in, window)`` of the last step of every excerpt, and the explained logits.
+
+    One batched call of :func:`spikeflux.explain.explain` over the excerpts.
+    """
+    from .explain import explain
+
+    Xt = torch.as_tensor(X, dtype=net.dtype, device=net.device)
+    e = explain(net, Xt, X.shape[1] - 1, method=method, target=[int(c) for c in targets], window=window, **options)
+    return e.attribution.detach().cpu().numpy(), e.logit.detach().cpu().numpy()
+
+
+def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, dataset: str, model: str,
+             n_levels: int = 10, thresholds=(0, .05, .10, .15, .20, .25, .50, .75), n_perturb: int = 10,
+             flip_bias: bool = False, seed: int = 0, options: dict | None = None) -> tuple[list, dict]:
+    """Every metric for one method on one model: tidy rows (with 95% intervals) and curves.
+
+    ``method`` may also be ``"random"`` (seeded Gaussian maps) or ``"zero"`` (all-zero maps),
+    the reference baselines of the perturbation metrics. The explained class of each point is
+    the model's clean prediction.
+    """
+    options = options or {}
+    W, P = points.window, len(points)
+    X = points.X
+    clean = predict_last(net, torch.as_tensor(X, dtype=net.dtype, device=net.device)).cpu().numpy()
+    rng = np.random.default_rng(seed)
+    logits = None
+    if method == "random":
+        A = rng.normal(size=(P, X.shape[2], W))
+    elif method == "zero":
+        A = np.zeros((P, X.shape[2], W))
+    else:
+        A, logits = attribute(net, X, method, W, clean, **options)
+    rows, curves = [], {}
+
+    def row(metric, value, lo, hi, level=np.nan):
+        r = tidy_row(dataset, model, method, metric, value, lo, hi, P)
+        r["level"] = level
+        rows.append(r)
+
+    kw = dict(flip_bias=flip_bias, bias_channel=0)
+    r = ess(net, X, A, clean, n_classes, W, n_levels=n_levels, **kw)
+    row("ess", *bootstrap_curve_ci(clean, r["preds"], n_classes, weights=trapezoid_weights(r["levels"]), seed=seed))
+    curves["deletion"] = (r["levels"], r["curve"])
+    oc = output_completeness(net, X, A, clean, n_classes, W, thresholds=thresholds, seed=seed, **kw)
+    for k, thr in enumerate(oc["thresholds"]):
+        row("output_completeness", *bootstrap_curve_ci(clean, oc["preds"][:, [k]], n_classes, seed=seed), level=thr)
+    curves["output_completeness"] = (oc["thresholds"], oc["scores"])
+    if method in ("random", "zero"):
+        return rows, curves
+    sens = sensitivity(lambda Xp, c: attribute(net, Xp, method, W, c, **options)[0], X, A, clean, W,
+                       n_perturb=n_perturb, seed=seed)
+    for name, values in sens.items():
+        # ratios to ||A||_F explode where a map is (numerically) empty: summarise them by the median
+        row(name, *bootstrap_ci(values, seed=seed, statistic="median" if name.startswith("rel") else "mean"))
+    for name, values in compactness(A).items():
+        row(name, *bootstrap_ci(values, seed=seed))
+    if points.masks is not None:
+        for name, values in ground_truth_scores(A, points.masks).items():
+            row(name, *bootstrap_ci(values, seed=seed))
+    gap = np.abs(A.sum((1, 2)) - logits) / np.maximum(np.abs(logits), 1e-12)
+    row("completeness_gap", *bootstrap_ci(gap, seed=seed))
+    return rows, curves

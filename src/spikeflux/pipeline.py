@@ -42,6 +42,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("theory"),
     Notebook("conservation", needs=("synthetic", "adl")),
     Notebook("explanations", needs=("synthetic", "adl")),
+    Notebook("evaluation", needs=("synthetic", "adl")),
     Notebook("anomaly"),
     Notebook("beyond_lif", needs=("synthetic",)),
     Notebook("tuning"),

@@ -20,7 +20,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "adl": dict(max_days=None, max_epochs=40, patience=6),
         "explain": dict(n_examples=2, window=1000),
         "transport": dict(window=3600, n_targets=32, eps_grid=13),
-        "evaluation": dict(per_class=None, window=1000, n_perturb=10),
+        "evaluation": dict(per_class=None, window=1000, n_perturb=5),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
     },
 }
