@@ -36,17 +36,16 @@ Everything random takes a seed; nothing is pickled (weights go through
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from .data.adl import CLASSES, INPUTS
 from .snn import LIFNetwork
-from .training import History, TrainConfig, arrange_streams
+from . import training
+from .training import History, TrainConfig
 
 __all__ = [
     "AnomalyKind", "KINDS", "HOME_SENSORS", "SPLIT_CODES", "LOG_COLUMNS", "Injection", "inject",
@@ -426,65 +425,15 @@ def sample_weights(label: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
     return w
 
 
-def _weighted_nll(out: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Per-step NLL of ``log_softmax(U^L[t])`` times the step's weight, mean over steps; ``out`` (B, T, 2)."""
-    logp = F.log_softmax(out, -1)
-    return (weight * -logp.gather(-1, y[..., None])[..., 0]).mean()
-
-
-def _stream_loss(net: LIFNetwork, xb: np.ndarray, yb: np.ndarray, wb: np.ndarray) -> float:
-    state, total = None, 0.0
-    with torch.no_grad():
-        for xw, yw, ww in zip(xb, yb, wb):
-            out = net(torch.as_tensor(xw, dtype=net.dtype, device=net.device), state=state)
-            state = out.state
-            total += float(_weighted_nll(out.output, torch.as_tensor(yw, device=net.device),
-                                         torch.as_tensor(ww, dtype=net.dtype, device=net.device)))
-    return total / len(xb)
-
-
 def train_detector(net: LIFNetwork, train: tuple, val: tuple, config: TrainConfig) -> History:
     """Train ``net`` in place with the weighted per-step NLL; returns the :class:`History`.
 
-    The protocol of :func:`spikeflux.training.train` (windows arranged as parallel streams,
-    state carried and detached between batches, Adam, early stopping on the validation
-    loss with the best weights restored), with every step's NLL multiplied by its weight.
-    ``train``, ``val``: ``(x (T, 14), label (T,), weight (T,))``, weights from
-    :func:`sample_weights`.
+    :func:`spikeflux.training.train` (windows arranged as parallel streams, state carried and
+    detached between batches, Adam, early stopping on the validation loss with the best
+    weights restored) with every step's NLL multiplied by its weight. ``train``, ``val``:
+    ``(x (T, 14), label (T,), weight (T,))``, weights from :func:`sample_weights`.
     """
-    torch.manual_seed(config.seed)
-    xb, yb, dropped = arrange_streams(train[0], train[1], config.window, config.batch_size)
-    _, wb, _ = arrange_streams(train[0], train[2], config.window, config.batch_size)
-    vxb, vyb, vdropped = arrange_streams(val[0], val[1], config.window, config.batch_size)
-    _, vwb, _ = arrange_streams(val[0], val[2], config.window, config.batch_size)
-    hist = History(dropped_steps={"train": int(dropped), "val": int(vdropped)})
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    best, bad = copy.deepcopy(net.state_dict()), 0
-    for epoch in range(config.max_epochs):
-        t0, state, losses = time.perf_counter(), None, []
-        for xw, yw, ww in zip(xb, yb, wb):
-            out = net(torch.as_tensor(xw, dtype=net.dtype, device=net.device), state=state)
-            loss = _weighted_nll(out.output, torch.as_tensor(yw, device=net.device),
-                                 torch.as_tensor(ww, dtype=net.dtype, device=net.device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            state = out.state.detach()  # carry the state, cut the graph between batches
-            losses.append(float(loss.detach()))
-        val_loss = _stream_loss(net, vxb, vyb, vwb)
-        hist.train_loss.append(float(np.mean(losses)))
-        hist.val_loss.append(val_loss)
-        hist.epoch_seconds.append(time.perf_counter() - t0)
-        if val_loss < hist.best_val_loss - config.min_delta:
-            hist.best_val_loss, hist.best_epoch, bad = val_loss, epoch, 0
-            best = copy.deepcopy(net.state_dict())
-        else:
-            bad += 1
-            if bad >= config.patience:
-                hist.stopped_early = True
-                break
-    net.load_state_dict(best)
-    return hist
+    return training.train(net, train, val, config, progress=False)
 
 
 def fit_detector(train: tuple, val: tuple, *, seed: int = 0, max_epochs: int = 8, patience: int = 3,

@@ -80,49 +80,62 @@ def arrange_streams(x: np.ndarray, y: np.ndarray, window: int, batch_size: int):
     return np.ascontiguousarray(xs), np.ascontiguousarray(ys), len(y) - used
 
 
-def _nll(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean per-step NLL of ``log_softmax(U^L[t])``; ``out`` (B, T, C), ``y`` (B, T)."""
-    return F.nll_loss(F.log_softmax(out, -1).flatten(0, 1), y.flatten())
+def _nll(out: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean per-step NLL of ``log_softmax(U^L[t])``; ``out`` (B, T, C), ``y`` (B, T).
+
+    With per-step weights ``w`` (B, T): the mean of ``w * NLL`` (class or event balancing).
+    """
+    if w is None:
+        return F.nll_loss(F.log_softmax(out, -1).flatten(0, 1), y.flatten())
+    return (w * -F.log_softmax(out, -1).gather(-1, y[..., None])[..., 0]).mean()
 
 
-def stream_loss(net: LIFNetwork, xb, yb) -> float:
-    """Mean NLL over arranged streams with the state carried, no gradient."""
+def _batches(net: LIFNetwork, xb, yb, wb):
+    """Tensors of each arranged batch: ``(x, y, w or None)``."""
+    for b in range(len(xb)):
+        w = None if wb is None else torch.as_tensor(wb[b], dtype=net.dtype, device=net.device)
+        yield (torch.as_tensor(xb[b], dtype=net.dtype, device=net.device),
+               torch.as_tensor(yb[b], device=net.device), w)
+
+
+def stream_loss(net: LIFNetwork, xb, yb, wb=None) -> float:
+    """Mean (optionally weighted) NLL over arranged streams with the state carried, no gradient."""
     state, total = None, 0.0
     with torch.no_grad():
-        for xw, yw in zip(xb, yb):
-            xw = torch.as_tensor(xw, dtype=net.dtype, device=net.device)
-            yw = torch.as_tensor(yw, device=net.device)
+        for xw, yw, ww in _batches(net, xb, yb, wb):
             out = net(xw, state=state)
             state = out.state
-            total += float(_nll(out.output, yw))
+            total += float(_nll(out.output, yw, ww))
     return total / len(xb)
 
 
 def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool = True) -> History:
     """Train ``net`` in place; returns the :class:`History` (best weights restored).
 
-    ``train_xy`` and ``val_xy`` are ``(x, y)`` numpy arrays of shape ``(T, n_in)`` and ``(T,)``.
+    ``train_xy`` and ``val_xy`` are ``(x, y)`` numpy arrays of shape ``(T, n_in)`` and ``(T,)``,
+    or ``(x, y, w)`` with per-step loss weights ``w`` of shape ``(T,)``.
     """
     torch.manual_seed(config.seed)
-    xb, yb, dropped = arrange_streams(*train_xy, config.window, config.batch_size)
-    vxb, vyb, vdropped = arrange_streams(*val_xy, config.window, config.batch_size)
+    xb, yb, dropped = arrange_streams(*train_xy[:2], config.window, config.batch_size)
+    vxb, vyb, vdropped = arrange_streams(*val_xy[:2], config.window, config.batch_size)
+    weights = lambda xy: (arrange_streams(xy[0], xy[2], config.window, config.batch_size)[1]  # noqa: E731
+                          if len(xy) > 2 else None)
+    wb, vwb = weights(train_xy), weights(val_xy)
     hist = History(dropped_steps={"train": int(dropped), "val": int(vdropped)})
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     best_state, bad_epochs = copy.deepcopy(net.state_dict()), 0
     bar = tqdm(range(config.max_epochs), desc=f"train {net.sizes}", disable=not progress, leave=False)
     for epoch in bar:
         t0, state, losses = time.perf_counter(), None, []
-        for xw, yw in zip(xb, yb):
-            xw = torch.as_tensor(xw, dtype=net.dtype, device=net.device)
-            yw = torch.as_tensor(yw, device=net.device)
+        for xw, yw, ww in _batches(net, xb, yb, wb):
             out = net(xw, state=state)
-            loss = _nll(out.output, yw)
+            loss = _nll(out.output, yw, ww)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             state = out.state.detach()  # carry the state, cut the graph between batches
             losses.append(float(loss.detach()))
-        val = stream_loss(net, vxb, vyb)
+        val = stream_loss(net, vxb, vyb, vwb)
         hist.train_loss.append(float(np.mean(losses)))
         hist.val_loss.append(val)
         hist.epoch_seconds.append(time.perf_counter() - t0)
