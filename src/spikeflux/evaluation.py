@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from sklearn.metrics import average_precision_score
 
-from .snn import LIFNetwork
+from .snn import LIFNetwork, SNNState
 from .training import balanced_accuracy, confusion
 
 
@@ -64,7 +64,7 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in [
     MetricInfo("gt_positive_share", True, 0.0, 1.0, "ground truth",
                "share of the positive attribution mass that lies on the ground-truth evidence"),
     MetricInfo("completeness_gap", False, 0.0, np.inf, "conservation",
-               "|sum of attribution - explained logit| / |explained logit|"),
+               "|sum of attribution - explained logit| / |explained logit| (median over points with a non-zero logit)"),
 ]}
 
 
@@ -95,34 +95,57 @@ def excerpts(x: np.ndarray, points: np.ndarray, length: int) -> np.ndarray:
     return x[idx]
 
 
-def predict_last(net: LIFNetwork, X: torch.Tensor, chunk: int = 512) -> torch.Tensor:
-    """The prediction at the last step of every sequence in ``X`` (batch, T, n_in)."""
+def predict_last(net: LIFNetwork, X: torch.Tensor, chunk: int = 128, state: SNNState | None = None) -> torch.Tensor:
+    """The prediction at the last step of every sequence in ``X`` (batch, T, n_in).
+
+    ``state`` (one row per sequence) is the carried state before the first step (default
+    zeros). ``chunk`` sequences are simulated at once: small enough that a layer's
+    ``(chunk, T, n_l)`` drive stays in cache (on CPU, 128 sequences of 1300 steps run 4x
+    faster than 1024 at once; ``benchmarks/bench_evaluation.py``).
+    """
     preds = []
     with torch.no_grad():
         for a in range(0, X.shape[0], chunk):
-            preds.append(net(X[a:a + chunk]).output[:, -1].argmax(-1))
+            s = None if state is None else state.select(slice(a, a + chunk))
+            preds.append(net(X[a:a + chunk], s).output[:, -1].argmax(-1))
     return torch.cat(preds)
 
 
-def _predict_variants(net: LIFNetwork, X: np.ndarray, window: int, variants: Callable, batch: int = 1024) -> np.ndarray:
+def window_state(net: LIFNetwork, X: np.ndarray, window: int, chunk: int = 128) -> SNNState:
+    """The carried state of every excerpt at the start of its window (after the burn-in
+    ``X[:, :-window]``), so perturbed windows need not repeat the burn-in."""
+    Xt = torch.as_tensor(X[:, :-window], dtype=net.dtype, device=net.device)
+    parts = []
+    with torch.no_grad():
+        for a in range(0, len(X), chunk):
+            parts.append(net(Xt[a:a + chunk]).state if Xt.shape[1] else net.zero_state(len(Xt[a:a + chunk])))
+    return SNNState(*([torch.cat([getattr(p, k)[l] for p in parts]) for l in range(net.n_layers)]
+                      for k in ("I", "U", "b")))
+
+
+def _predict_variants(net: LIFNetwork, X: np.ndarray, window: int, variants: Callable, state: SNNState | None = None,
+                      batch: int = 1024) -> np.ndarray:
     """Predictions at the last step for variants of each point's window, batched over points.
 
-    ``variants(p)`` returns ``(V, window, n_in)`` modified windows of point ``p``; the burn-in
-    before the window is kept. Returns ``(P, V)`` predictions.
+    ``variants(p)`` returns ``(V, window, n_in)`` modified windows of point ``p``; every
+    variant starts from the point's state at the window start (``state``, computed from
+    the burn-in when not given). Returns ``(P, V)`` predictions.
     """
-    rows, out = [], []
+    state = window_state(net, X, window) if state is None else state
+    rows, owner, out = [], [], []
 
     def flush():
         batch_x = torch.as_tensor(np.concatenate(rows), dtype=net.dtype, device=net.device)
-        out.append(predict_last(net, batch_x, chunk=batch).cpu().numpy())
-        rows.clear()
+        idx = torch.as_tensor(np.concatenate(owner), device=net.device)
+        out.append(predict_last(net, batch_x, state=state.select(idx)).cpu().numpy())
+        rows.clear(), owner.clear()
 
     n_var = None
     for p in range(len(X)):
         v = variants(p)
         n_var = len(v)
-        prefix = np.broadcast_to(X[p, :-window], (n_var,) + X[p, :-window].shape)
-        rows.append(np.concatenate([prefix, v], 1))
+        rows.append(v)
+        owner.append(np.full(n_var, p))
         if sum(len(r) for r in rows) >= batch:
             flush()
     if rows:
@@ -136,21 +159,36 @@ def segments(attr: np.ndarray, max_len: int = 10, channels=None):
 
     Contiguous same-sign runs per channel, cut into pieces of at most ``max_len`` steps;
     ``start``/``stop`` are absolute window indices (stop exclusive); ``score`` is the mean.
+    Ordered channel first, then time. Vectorised: runs are found on the flattened
+    ``(channels, W)`` sign matrix with a forced cut at every channel start.
     """
     n_in, W = attr.shape
-    chans = range(n_in) if channels is None else channels
-    ch, st, sp = [], [], []
-    for i in chans:
-        sign = np.sign(attr[i])
-        cuts = np.flatnonzero(np.diff(sign)) + 1
-        bounds = np.concatenate([[0], cuts, [W]])
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            starts = np.arange(a, b, max_len)
-            ch.extend([i] * len(starts)), st.extend(starts), sp.extend(np.minimum(starts + max_len, b))
-    ch, st, sp = np.array(ch, dtype=int), np.array(st, dtype=int), np.array(sp, dtype=int)
+    chans = np.arange(n_in) if channels is None else np.asarray(list(channels), dtype=int)
+    if len(chans) == 0:
+        e = np.zeros(0, dtype=int)
+        return e, e, e, np.zeros(0)
+    sign = np.sign(attr[chans])
+    change = np.ones(sign.shape, dtype=bool)
+    change[:, 1:] = sign[:, 1:] != sign[:, :-1]
+    start = np.flatnonzero(change)  # run starts in the flattened matrix
+    stop = np.append(start[1:], sign.size)
+    n_piece = -(-(stop - start) // max_len)
+    first = np.repeat(np.cumsum(n_piece) - n_piece, n_piece)
+    p_start = np.repeat(start, n_piece) + max_len * (np.arange(n_piece.sum()) - first)
+    p_stop = np.minimum(p_start + max_len, np.repeat(stop, n_piece))
+    row = p_start // W
+    ch, st, sp = chans[row], p_start - row * W, p_stop - row * W
     csum = np.concatenate([np.zeros((n_in, 1)), np.cumsum(attr, 1)], 1)
     score = (csum[ch, sp] - csum[ch, st]) / np.maximum(sp - st, 1)
     return ch, st, sp, score
+
+
+def _cells(ch, st, sp):
+    """Flat (channel, step) cells covered by each segment, and the segment of each cell."""
+    lens = sp - st
+    seg = np.repeat(np.arange(len(ch)), lens)
+    t = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens) + np.repeat(st, lens)
+    return ch[seg], t, seg
 
 
 def _channels(n_in: int, flip_bias: bool, bias_channel: int | None):
@@ -163,35 +201,36 @@ def deletion_inputs(x_win: np.ndarray, attr: np.ndarray, levels: np.ndarray, max
     """The window with the top-ranked segments flipped (``x <- 1 - x``), one per level.
 
     ``levels`` are fractions of the segments in ``[0, 1]``; segments are ranked by mean
-    attribution, most positive first (ties keep channel-then-time order). Returns
-    ``(len(levels), W, n_in)``.
+    attribution, most positive first (ties keep channel-then-time order); level ``q``
+    flips the first ``round(q * n_segments)``. Returns ``(len(levels), W, n_in)``.
     """
     ch, st, sp, score = segments(attr, max_len, _channels(attr.shape[0], flip_bias, bias_channel))
-    order = np.argsort(-score, kind="stable")
-    n_seg = len(order)
-    W = attr.shape[1]
-    # flip mask of each segment, then a cumulative count in rank order
+    n_seg = len(score)
     rank_of = np.empty(n_seg, dtype=int)
-    rank_of[order] = np.arange(n_seg)
-    step_rank = np.full((attr.shape[0], W), n_seg, dtype=int)  # rank of the segment covering each cell
-    for s in range(n_seg):
-        step_rank[ch[s], st[s]:sp[s]] = rank_of[s]
-    n_flip = np.round(levels * n_seg).astype(int)
+    rank_of[np.argsort(-score, kind="stable")] = np.arange(n_seg)
+    step_rank = np.full(attr.shape, n_seg, dtype=int)  # rank of the segment covering each cell
+    c, t, seg = _cells(ch, st, sp)
+    step_rank[c, t] = rank_of[seg]
+    n_flip = np.round(np.asarray(levels) * n_seg).astype(int)
     flip = step_rank.T[None, :, :] < n_flip[:, None, None]  # (levels, W, n_in)
     return np.where(flip, 1.0 - x_win[None], x_win[None]).astype(x_win.dtype)
 
 
 def ess(net: LIFNetwork, X: np.ndarray, A: np.ndarray, clean: np.ndarray, n_classes: int, window: int,
-        n_levels: int = 20, **kw) -> dict:
+        n_levels: int = 20, state: SNNState | None = None, **kw) -> dict:
     """Explanation selectivity of maps ``A (P, n_in, window)`` on excerpts ``X (P, T, n_in)``.
 
-    For each point all flip levels run as one batched forward pass. Returns the level
-    fractions, the deletion curve (balanced accuracy of the flipped against the clean
-    predictions at each level) and ``ess``, its normalised area (trapezoid rule over the
-    fraction of segments flipped; lower is better).
+    For each point all flip levels run as one batched forward pass from the point's state
+    at the window start (``state``; see :func:`window_state`). Level 0 flips nothing, so its
+    predictions are the clean ones and are not recomputed. Returns the level fractions,
+    the deletion curve (balanced accuracy of the flipped against the clean predictions at
+    each level) and ``ess``, its normalised area (trapezoid rule over the fraction of
+    segments flipped; lower is better).
     """
     levels = np.linspace(0, 1, n_levels + 1)
-    preds = _predict_variants(net, X, window, lambda p: deletion_inputs(X[p, -window:], A[p], levels, **kw))
+    flipped = _predict_variants(net, X, window, lambda p: deletion_inputs(X[p, -window:], A[p], levels[1:], **kw),
+                                state)
+    preds = np.concatenate([np.asarray(clean)[:, None], flipped], 1)
     curve = np.array([balanced_accuracy(confusion(clean, preds[:, k], n_classes)) for k in range(len(levels))])
     return dict(levels=levels, curve=curve, ess=float(np.trapezoid(curve, levels)), preds=preds)
 
@@ -206,11 +245,12 @@ def permuted_inputs(x_win: np.ndarray, attr: np.ndarray, thresholds: np.ndarray,
     chans = _channels(attr.shape[0], flip_bias, bias_channel)
     ch, st, sp, score = segments(attr, max_len, chans)
     amax = np.abs(attr).max()
+    cell_score = np.zeros(attr.shape)  # |mean| of the segment covering each cell
+    c, t, seg = _cells(ch, st, sp)
+    cell_score[c, t] = np.abs(score)[seg]
     out = np.repeat(x_win[None], len(thresholds), 0).copy()
     for k, thr in enumerate(thresholds):
-        keep = np.zeros(attr.shape, dtype=bool)
-        for s in np.flatnonzero(np.abs(score) > thr * amax):
-            keep[ch[s], st[s]:sp[s]] = True
+        keep = cell_score > thr * amax
         for i in chans:
             free = np.flatnonzero(~keep[i])
             out[k, free, i] = x_win[rng.permutation(free), i]
@@ -218,11 +258,14 @@ def permuted_inputs(x_win: np.ndarray, attr: np.ndarray, thresholds: np.ndarray,
 
 
 def output_completeness(net: LIFNetwork, X: np.ndarray, A: np.ndarray, clean: np.ndarray, n_classes: int,
-                        window: int, thresholds=(0, .05, .10, .15, .20, .25, .50, .75), seed: int = 0, **kw) -> dict:
-    """Balanced accuracy of perturbed against clean predictions at each threshold ε."""
+                        window: int, thresholds=(0, .05, .10, .15, .20, .25, .50, .75), seed: int = 0,
+                        state: SNNState | None = None, **kw) -> dict:
+    """Balanced accuracy of perturbed against clean predictions at each threshold ε
+    (all thresholds of a point in one batched forward pass from its window-start ``state``)."""
     thresholds = np.asarray(thresholds, dtype=float)
     rng = np.random.default_rng(seed)
-    preds = _predict_variants(net, X, window, lambda p: permuted_inputs(X[p, -window:], A[p], thresholds, rng, **kw))
+    preds = _predict_variants(net, X, window, lambda p: permuted_inputs(X[p, -window:], A[p], thresholds, rng, **kw),
+                              state)
     scores = np.array([balanced_accuracy(confusion(clean, preds[:, k], n_classes)) for k in range(len(thresholds))])
     return dict(thresholds=thresholds, scores=scores, preds=preds)
 
@@ -266,10 +309,18 @@ def sensitivity(attribute: Callable, X: np.ndarray, A: np.ndarray, targets: np.n
         for p in range(len(X)):
             Xp[p, -window:] = perturb_runs(X[p, -window:], rng, **kw)
         Ap = attribute(Xp, targets)
-        dist[:, k] = np.sqrt(((Ap - A) ** 2).sum((1, 2)))
-    norm = np.sqrt((A ** 2).sum((1, 2)))
+        dist[:, k] = frobenius(Ap - A)
+    norm = frobenius(A)
     rel = np.where(norm > 0, dist.max(1) / np.where(norm > 0, norm, 1), np.nan)
     return dict(max_sensitivity=dist.max(1), mean_sensitivity=dist.mean(1), rel_max_sensitivity=rel)
+
+
+def frobenius(A: np.ndarray) -> np.ndarray:
+    """Frobenius norm of every map ``A[p]``, scaled first so that huge entries (αβ-LRP's created
+    relevance reaches 1e258) do not overflow when squared."""
+    scale = np.abs(A).max(axis=tuple(range(1, A.ndim)))
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale * np.sqrt(((A / safe.reshape((-1,) + (1,) * (A.ndim - 1))) ** 2).sum(axis=tuple(range(1, A.ndim))))
 
 
 # --------------------------------------------------------------------------- compactness
@@ -395,6 +446,19 @@ def make_points(task: str, series: dict, per_class: int | None, window: int, bur
                     np.stack(masks) if masks else None)
 
 
+def recut(points: PointSet, series: dict, window: int) -> tuple[PointSet, np.ndarray]:
+    """The same explained steps with another ``window`` (same burn-in), cut from ``series``.
+
+    Steps with too little history for the new window are left out; returns the new point
+    set and the indices (into ``points``) of the steps kept.
+    """
+    length = points.burn_in + window
+    keep = np.array([k for k, (_, t) in enumerate(points.where) if t >= length - 1], dtype=int)
+    X = np.stack([series[points.where[k][0]][0][points.where[k][1] - length + 1: points.where[k][1] + 1]
+                  for k in keep]).astype(np.float64) if len(keep) else np.zeros((0, length, points.X.shape[2]))
+    return PointSet(points.task, X, points.y[keep], [points.where[k] for k in keep], window, points.burn_in), keep
+
+
 def attribute(net: LIFNetwork, X: np.ndarray, method: str, window: int, targets, **options):
     """Maps ``(P, n_in, window)`` of the last step of every excerpt, and the explained logits.
 
@@ -414,12 +478,14 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
 
     ``method`` may also be ``"random"`` (seeded Gaussian maps) or ``"zero"`` (all-zero maps),
     the reference baselines of the perturbation metrics. The explained class of each point is
-    the model's clean prediction.
+    the model's clean prediction. ``n_perturb=0`` skips continuity (the costliest metric:
+    it explains every point again per perturbation).
     """
     options = options or {}
     W, P = points.window, len(points)
     X = points.X
-    clean = predict_last(net, torch.as_tensor(X, dtype=net.dtype, device=net.device)).cpu().numpy()
+    state = window_state(net, X, W)  # shared by every perturbation of the window
+    clean = predict_last(net, torch.as_tensor(X[:, -W:], dtype=net.dtype, device=net.device), state=state).cpu().numpy()
     rng = np.random.default_rng(seed)
     logits = None
     if method == "random":
@@ -430,12 +496,12 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
         A, logits = attribute(net, X, method, W, clean, **options)
     rows, curves = [], {}
 
-    def row(metric, value, lo, hi, level=np.nan):
-        r = tidy_row(dataset, model, method, metric, value, lo, hi, P)
+    def row(metric, value, lo, hi, level=np.nan, n=P):
+        r = tidy_row(dataset, model, method, metric, value, lo, hi, n)
         r["level"] = level
         rows.append(r)
 
-    kw = dict(flip_bias=flip_bias, bias_channel=0)
+    kw = dict(flip_bias=flip_bias, bias_channel=0, state=state)
     r = ess(net, X, A, clean, n_classes, W, n_levels=n_levels, **kw)
     row("ess", *bootstrap_curve_ci(clean, r["preds"], n_classes, weights=trapezoid_weights(r["levels"]), seed=seed))
     curves["deletion"] = (r["levels"], r["curve"])
@@ -445,16 +511,151 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
     curves["output_completeness"] = (oc["thresholds"], oc["scores"])
     if method in ("random", "zero"):
         return rows, curves
-    sens = sensitivity(lambda Xp, c: attribute(net, Xp, method, W, c, **options)[0], X, A, clean, W,
-                       n_perturb=n_perturb, seed=seed)
+    sens = {} if n_perturb == 0 else sensitivity(lambda Xp, c: attribute(net, Xp, method, W, c, **options)[0],
+                                                 X, A, clean, W, n_perturb=n_perturb, seed=seed)
     for name, values in sens.items():
         # ratios to ||A||_F explode where a map is (numerically) empty: summarise them by the median
-        row(name, *bootstrap_ci(values, seed=seed, statistic="median" if name.startswith("rel") else "mean"))
+        row(name, *bootstrap_ci(values, seed=seed, statistic="median" if name.startswith("rel") else "mean"),
+            n=int(np.isfinite(values).sum()))
     for name, values in compactness(A).items():
         row(name, *bootstrap_ci(values, seed=seed))
     if points.masks is not None:
         for name, values in ground_truth_scores(A, points.masks).items():
-            row(name, *bootstrap_ci(values, seed=seed))
-    gap = np.abs(A.sum((1, 2)) - logits) / np.maximum(np.abs(logits), 1e-12)
-    row("completeness_gap", *bootstrap_ci(gap, seed=seed))
+            row(name, *bootstrap_ci(values, seed=seed), n=int(np.isfinite(values).sum()))
+    # relative to the explained logit; undefined where the logit is 0 (a spiking readout that
+    # fired at t* is reset to 0): those points are left out and n says how many remain
+    defined = np.abs(logits) > 0
+    gap = np.where(defined, np.abs(A.sum((1, 2)) - logits) / np.where(defined, np.abs(logits), 1), np.nan)
+    row("completeness_gap", *bootstrap_ci(gap, seed=seed, statistic="median"), n=int(defined.sum()))
     return rows, curves
+
+
+# --------------------------------------------------------------------------- the suite
+def load_trained(task: str, depth: str, dtype: str = "float64", device: str = "cpu") -> LIFNetwork:
+    """A trained model of :mod:`spikeflux.models` in ``dtype`` on ``device`` (the suite's default loader)."""
+    from . import models
+
+    return models.load(task, depth).to(dtype=getattr(torch, dtype), device=device)
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(points: dict, loader: Callable, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER.clear()
+    _WORKER.update(points=points, loader=loader, nets={})
+
+
+def _run_job(job: tuple, n_classes: dict, kw: dict, options: dict) -> tuple[list, list, float]:
+    """One (task, model, method) evaluation in a worker: tidy rows, curve rows, seconds."""
+    import time
+
+    task, depth, method = job
+    nets = _WORKER["nets"]
+    if (task, depth) not in nets:
+        nets[(task, depth)] = _WORKER["loader"](task, depth)
+    points = _WORKER["points"][task]
+    t0 = time.perf_counter()
+    try:
+        rows, curves = evaluate(nets[(task, depth)], points, method, n_classes[task], dataset=task, model=depth,
+                                options=options.get(method), **kw)
+    except FloatingPointError as err:  # lrp-alphabeta over long windows: relevance overflows
+        rows, curves = [tidy_row(task, depth, method, "ess", np.nan, np.nan, np.nan, len(points))], {}
+        rows[0].update(level=np.nan, note=f"overflow: {err}")
+    curve_rows = [dict(dataset=task, model=depth, method=method, curve=name, level=float(a), value=float(b))
+                  for name, (lv, val) in curves.items() for a, b in zip(lv, val)]
+    return rows, curve_rows, time.perf_counter() - t0
+
+
+def run_suite(points: dict, n_classes: dict, jobs: list, *, loader: Callable = load_trained, workers: int = 1,
+              options: dict | None = None, progress: bool = True, **evaluate_kw):
+    """Evaluate every ``(task, model, method)`` of ``jobs``: rows, curve rows and timings.
+
+    ``points`` maps a task to its :class:`PointSet`; ``loader(task, depth)`` returns the
+    network (a module-level function, so that worker processes can receive it);
+    ``options`` maps a method to its explainer options; ``evaluate_kw`` go to
+    :func:`evaluate`. With ``workers > 1`` jobs run in that many single-threaded processes
+    (spawned, so no thread pool is forked); every job is seeded on its own, so results do
+    not depend on the number of workers or the order jobs finish in. Rows come back in
+    the order of ``jobs``.
+    """
+    import time
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    options = options or {}
+    results: dict[int, tuple] = {}
+    bar = tqdm(total=len(jobs), desc="evaluation", disable=not progress, mininterval=10)
+    if workers <= 1:
+        _worker_init(points, loader, torch.get_num_threads())
+        for i, job in enumerate(jobs):
+            results[i] = _run_job(job, n_classes, evaluate_kw, options)
+            bar.update()
+    else:
+        # longest first (explainers with backward passes over many points) for load balance
+        order = sorted(range(len(jobs)), key=lambda i: -_job_weight(jobs[i], points))
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                 initargs=(points, loader, 1)) as pool:
+            futures = {pool.submit(_run_job, jobs[i], n_classes, evaluate_kw, options): i for i in order}
+            for f in as_completed(futures):
+                results[futures[f]] = f.result()
+                bar.update()
+    bar.close()
+    rows, curves, timing = [], [], []
+    for i, job in enumerate(jobs):
+        r, c, sec = results[i]
+        rows += r
+        curves += c
+        timing.append(dict(dataset=job[0], model=job[1], method=job[2], seconds=sec))
+    return rows, curves, timing
+
+
+#: relative cost of one explanation, for scheduling only
+_COST = {"integrated-gradients": 8, "lrp-0": 4, "lrp-epsilon": 4, "lrp-zplus": 4, "lrp-alphabeta": 4,
+         "saliency": 2, "input-x-gradient": 2, "deeplift": 2, "random": 0.5, "zero": 0.5}
+
+
+def _job_weight(job: tuple, points: dict) -> float:
+    task, _, method = job
+    return _COST.get(method, 1) * len(points[task])
+
+
+# --------------------------------------------------------------------------- the book's suite
+#: explainer options of the book's evaluation (Integrated Gradients: 8 steps of the path)
+SUITE_OPTIONS = {"integrated-gradients": {"n_steps": 8}}
+#: explained points per class (and subject, for ADL) when the profile says ``per_class=None``
+DEFAULT_PER_CLASS = {"synthetic": 25, "adl": 9}
+N_CLASSES = {"synthetic": 4, "adl": 11}
+
+
+def suite(profile: str = "full", seed: int = 0) -> tuple[dict, list]:
+    """The evaluation chapter's points and jobs under a profile (``spikeflux.profiles``).
+
+    Returns ``points`` (task -> :class:`PointSet`: stratified test steps of the synthetic
+    task with ground-truth masks, and of each ADL subject) and ``jobs``, every
+    ``(task, depth, method)`` of the profile's methods plus the ``random`` and ``zero``
+    baselines. The benchmark ``benchmarks/bench_evaluation.py --suite`` times the same.
+    """
+    from . import tasks
+    from .profiles import profile as get_profile
+
+    P = get_profile(profile, "evaluation")
+    S, D = get_profile(profile, "synthetic"), get_profile(profile, "adl")
+    syn_data, syn_splits = tasks.synthetic(n_steps=S["n_steps"], seed=123)
+    offset = syn_data.offsets()["test"]
+    adl = tasks.adl_splits(tasks.adl_subjects(max_days=D["max_days"]))
+
+    def per_class(task):
+        return P["per_class"] or DEFAULT_PER_CLASS[task]
+
+    points = {
+        "synthetic": make_points("synthetic", {"synthetic": syn_splits["test"]}, per_class("synthetic"), P["window"],
+                                 P["burn_in"], seed=seed,
+                                 ground_truth=lambda _, t, w: syn_data.ground_truth(offset + t, w)),
+        "adl": make_points("adl", adl["test_by_subject"], per_class("adl"), P["window"], P["burn_in"], seed=seed),
+    }
+    jobs = [(task, depth, m) for task in points for depth in P["depths"] for m in (*P["methods"], "random", "zero")]
+    return points, jobs

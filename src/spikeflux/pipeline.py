@@ -13,6 +13,7 @@ Usage::
 
     python -m spikeflux.pipeline --profile quick            # every notebook
     python -m spikeflux.pipeline --profile full --only synthetic
+    python -m spikeflux.pipeline --profile full --only evaluation --no-deps   # reuse trained models
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class NotebookFailed(RuntimeError):
     """A notebook raised while executing; the message names it."""
 
 
-def ordered(names: list[str] | None = None) -> list[Notebook]:
-    """The notebooks to run (all by default, or ``names`` plus what they need), in order."""
+def ordered(names: list[str] | None = None, deps: bool = True) -> list[Notebook]:
+    """The notebooks to run (all by default, or ``names`` plus, with ``deps``, what they need), in order."""
     known = {nb.name: nb for nb in NOTEBOOKS}
     if not names:
         return list(NOTEBOOKS)
@@ -67,7 +68,7 @@ def ordered(names: list[str] | None = None) -> list[Notebook]:
     def add(name: str) -> None:
         if name not in wanted:
             wanted.add(name)
-            for dep in known[name].needs:
+            for dep in known[name].needs if deps else ():
                 add(dep)
 
     for n in names:
@@ -116,19 +117,21 @@ def _hide_default_parameters(path: Path) -> None:
 
 
 def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[str] | None = None,
-        jobs: int = 1) -> list[tuple[str, float]]:
+        jobs: int = 1, deps: bool = True, out_dir: Path | None = None) -> list[tuple[str, float]]:
     """Execute the notebooks, ``jobs`` at a time in dependency order; print and save a timing summary.
 
     With ``jobs > 1`` notebooks that do not need each other run in parallel processes, each
     kernel limited to one math thread (``OMP_NUM_THREADS=1``): on a small CPU, two
     single-threaded kernels beat one kernel with two threads on these small tensors.
-    ``reproducibility`` always runs alone, last.
+    ``reproducibility`` always runs alone, last. ``deps=False`` runs just ``only``, reading
+    the results its notebooks need from an earlier run. Executed notebooks go to ``out_dir``
+    (default ``book/notebooks``).
     """
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     params = dict(profile=profile, seed=seed, device=device)
-    todo = ordered(only)
+    todo = ordered(only, deps)
     timings: list[tuple[str, float]] = []
     write_timings(timings, profile)  # a fresh table: only this run's notebooks are listed
     if jobs > 1:
@@ -144,7 +147,7 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
     if jobs <= 1:  # in this process, one after the other
         for nb in todo:
             print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
-            finished(nb, execute(nb, params))
+            finished(nb, execute(nb, params, out_dir=out_dir))
         todo = []
     done: set[str] = set()
     running: dict = {}
@@ -156,7 +159,7 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
                     needs = names - {nb.name}
                 if len(running) < jobs and needs <= done and (nb.name != "reproducibility" or not running):
                     print(f"[pipeline] executing {nb.name} (profile={profile}) ...", flush=True)
-                    running[pool.submit(execute, nb, params)] = nb
+                    running[pool.submit(execute, nb, params, None, out_dir)] = nb
                     todo.remove(nb)
             completed, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in completed:
@@ -189,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--only", nargs="*", default=None, help="run these notebooks (and what they need)")
+    ap.add_argument("--no-deps", action="store_true",
+                    help="with --only: do not re-run the notebooks they need (use the saved results)")
     ap.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (each single-threaded)")
     args = ap.parse_args(argv)
     try:
         t0 = time.perf_counter()
-        run(args.profile, args.seed, args.device, args.only, jobs=args.jobs)
+        run(args.profile, args.seed, args.device, args.only, jobs=args.jobs, deps=not args.no_deps)
         print(f"[pipeline] wall time {time.perf_counter() - t0:.1f} s", flush=True)
     except (NotebookFailed, FileNotFoundError, ValueError) as err:
         print(f"[pipeline] ERROR: {err}", file=sys.stderr)

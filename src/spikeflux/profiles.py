@@ -12,7 +12,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "adl": dict(max_days=3, max_epochs=2, patience=1),
         "explain": dict(n_examples=1, window=300),
         "transport": dict(window=300, n_targets=8, eps_grid=7),
-        "evaluation": dict(per_class=2, window=300, n_perturb=2),
+        "evaluation": dict(per_class=2, window=300, burn_in=300, n_perturb=2, n_levels=10,
+                           methods=("lrp-epsilon", "tsa-s", "tsa-ns", "saliency"), depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
     },
     "full": {
@@ -20,7 +21,10 @@ PROFILES: dict[str, dict[str, dict]] = {
         "adl": dict(max_days=None, max_epochs=40, patience=6),
         "explain": dict(n_examples=2, window=1000),
         "transport": dict(window=3600, n_targets=32, eps_grid=13),
-        "evaluation": dict(per_class=None, window=1000, n_perturb=5),
+        "evaluation": dict(per_class=None, window=1000, burn_in=300, n_perturb=5, n_levels=10,
+                           methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "lrp-alphabeta", "tsa-s", "tsa-ns", "sam",
+                                    "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient", "deeplift"),
+                           depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
     },
 }

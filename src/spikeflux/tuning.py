@@ -176,19 +176,34 @@ def chosen(results: pd.DataFrame) -> dict[tuple[str, str], dict]:
 
 
 def write_results(results: pd.DataFrame, path: str | Path) -> Path:
-    """Save a results table as CSV; ``value`` and ``chosen_value`` are JSON-encoded (lists survive)."""
+    """Save a results table as CSV; ``value`` and ``chosen_value`` are JSON-encoded (lists survive).
+
+    The wall times (``seconds``) go to a sibling ``<stem>_timings.csv`` (one line per row, in
+    the same order), so that the results file is the same from run to run with one seed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = results.copy()
     for col in ("value", "chosen_value"):
         out[col] = out[col].map(lambda v: json.dumps(v, default=_plain))
-    out.to_csv(path, index=False)
+    out.drop(columns="seconds").to_csv(path, index=False)
+    out[["seconds"]].to_csv(_timings_path(path), index=False)
     return path
 
 
+def _timings_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}_timings.csv")
+
+
 def read_results(path: str | Path) -> pd.DataFrame:
-    """Inverse of :func:`write_results`."""
+    """Inverse of :func:`write_results` (``seconds`` is NaN when the timings file is missing)."""
+    path = Path(path)
     frame = pd.read_csv(path, dtype={"value": str, "chosen_value": str})
     for col in ("value", "chosen_value"):
         frame[col] = frame[col].map(json.loads)
+    timings = _timings_path(path)
+    seconds = pd.read_csv(timings)["seconds"] if timings.is_file() else None
+    if seconds is not None and len(seconds) != len(frame):
+        raise ValueError(f"{timings} has {len(seconds)} rows, {path} has {len(frame)}: written by different runs")
+    frame["seconds"] = seconds.to_numpy() if seconds is not None else float("nan")
     return frame[list(COLUMNS)]

@@ -48,8 +48,12 @@ from __future__ import annotations
 import warnings
 
 import torch
-from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
 from torch import Tensor, nn
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():  # Captum imports tqdm.auto, which warns in a kernel without ipywidgets
+    warnings.simplefilter("ignore", TqdmWarning)
+    from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
 
 from .registry import Attribution, Request, register_method
 from ..snn import LIFNetwork, SNNOutput, SNNState
