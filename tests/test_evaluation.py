@@ -145,3 +145,94 @@ def test_bootstrap_intervals_seeded():
     w = ev.trapezoid_weights(np.linspace(0, 1, 5))
     assert w.sum() == pytest.approx(1.0)
     assert math.isclose(w @ np.linspace(0, 1, 5), 0.5)
+
+
+def _segments_loop(attr, max_len=10, channels=None):
+    """Transcription of the segmentation rule, one run at a time (the vectorised one must match)."""
+    out = []
+    for i in (range(attr.shape[0]) if channels is None else channels):
+        t = 0
+        W = attr.shape[1]
+        while t < W:
+            s = np.sign(attr[i, t])
+            e = t
+            while e < W and np.sign(attr[i, e]) == s:
+                e += 1
+            for a in range(t, e, max_len):
+                b = min(a + max_len, e)
+                out.append((i, a, b, attr[i, a:b].mean()))
+            t = e
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_vectorised_segments_match_a_loop(seed):
+    rng = np.random.default_rng(seed)
+    attr = rng.normal(size=(4, 57)) * (rng.random((4, 57)) < 0.5)
+    attr[2] = np.sign(attr[2])
+    for chans in (None, [1, 3]):
+        ch, st, sp, score = ev.segments(attr, max_len=7, channels=chans)
+        ref = _segments_loop(attr, 7, chans)
+        assert list(zip(ch.tolist(), st.tolist(), sp.tolist())) == [r[:3] for r in ref]
+        np.testing.assert_allclose(score, [r[3] for r in ref], rtol=1e-12, atol=1e-12)
+
+
+def test_window_state_continues_the_burn_in():
+    """Perturbed windows start from the state after the burn-in: same prediction as the whole excerpt."""
+    net = LIFNetwork([3, 8, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0, seed=1).double()
+    rng = np.random.default_rng(0)
+    X = (rng.random((7, 90, 3)) < 0.3).astype(float)
+    state = ev.window_state(net, X, 50)
+    whole = net(torch.as_tensor(X)).output[:, -1]
+    split = net(torch.as_tensor(X[:, -50:]), state).output[:, -1]
+    torch.testing.assert_close(split, whole, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ev.predict_last(net, torch.as_tensor(X[:, -50:]), chunk=3, state=state).numpy(),
+                                  whole.argmax(-1).numpy())
+
+
+def test_frobenius_does_not_overflow():
+    A = np.zeros((3, 2, 4))
+    A[1, 0, 0], A[2] = 3.0, 1e250
+    np.testing.assert_allclose(ev.frobenius(A), [0.0, 3.0, 1e250 * np.sqrt(8)])
+
+
+def test_completeness_gap_leaves_out_zero_logits(recency_net):
+    """A point whose explained logit is 0 has no relative gap; n counts the points scored."""
+    pts = ev.PointSet("toy", np.ones((4, 30, 2)), np.zeros(4, dtype=int), [("toy", t) for t in range(4)], 20, 10)
+    pts.X[:2] = 0.0  # no input at all: both logits stay exactly 0 and the explained class (0) has logit 0
+    rows, _ = ev.evaluate(recency_net, pts, "lrp-0", 2, dataset="toy", model="1L", n_perturb=0)
+    gap = [r for r in rows if r["metric"] == "completeness_gap"]
+    assert len(gap) == 1 and gap[0]["n"] == 2 and gap[0]["value"] < 1e-6  # the boundary sink only
+    assert not any(r["metric"].endswith("sensitivity") for r in rows)  # n_perturb=0 skips continuity
+
+
+def _toy_loader(task, depth):
+    """A module-level loader for the worker processes of run_suite."""
+    net = LIFNetwork([2, 5, 2], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0, seed=int(depth[0])).double()
+    return net
+
+
+def test_run_suite_results_do_not_depend_on_workers():
+    rng = np.random.default_rng(0)
+    X = (rng.random((6, 60, 2)) < 0.4).astype(float)
+    X[..., 0] = 1
+    pts = {"toy": ev.PointSet("toy", X, np.array([0, 1] * 3), [("toy", t) for t in range(6)], 40, 20)}
+    jobs = [("toy", d, m) for d in ("1L", "2L") for m in ("lrp-epsilon", "tsa-s", "random")]
+    kw = dict(loader=_toy_loader, n_perturb=2, n_levels=4, seed=3, progress=False)
+    one = ev.run_suite(pts, {"toy": 2}, jobs, workers=1, **kw)
+    two = ev.run_suite(pts, {"toy": 2}, jobs, workers=2, **kw)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(pd.DataFrame(one[0]), pd.DataFrame(two[0]))
+    pd.testing.assert_frame_equal(pd.DataFrame(one[1]), pd.DataFrame(two[1]))
+    assert [t["method"] for t in one[2]] == [j[2] for j in jobs]
+
+
+def test_recut_keeps_the_explained_steps():
+    x = np.arange(200 * 2, dtype=float).reshape(200, 2)
+    y = np.zeros(200, dtype=int)
+    pts = ev.make_points("toy", {"s": (x, y)}, per_class=5, window=20, burn_in=10, seed=0)
+    longer, kept = ev.recut(pts, {"s": (x, y)}, 150)
+    assert all(t >= 159 for _, t in longer.where)
+    np.testing.assert_array_equal(longer.X[:, -1], pts.X[kept, -1])  # the same explained steps
+    assert longer.X.shape[1] == 160 and longer.window == 150

@@ -135,3 +135,37 @@ def test_balanced_accuracy_and_interval():
     ba, lo, hi = balanced_accuracy_ci(y, pred, 3, block=90, n_boot=300)
     assert lo < ba < hi and hi - lo < 0.05
     assert balanced_accuracy_ci(y, pred, 3, block=90, n_boot=300) == (ba, lo, hi)  # seeded
+
+
+def test_fit_all_in_workers_equals_fit_in_process(tmp_path, monkeypatch):
+    """Models trained side by side in worker processes are bit-identical to in-process ones (one thread)."""
+    from spikeflux import models
+
+    monkeypatch.setenv("SPIKEFLUX_DERIVED_DIR", str(tmp_path))
+    d = generate(n_steps=20_000, seed=5)
+    splits = d.split()
+    kw = dict(seed=0, max_epochs=2, patience=1, progress=False, save=False)
+    par = models.fit_all("synthetic", ["1L", "2L"], splits, workers=2, **kw)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seq = {dep: models.fit("synthetic", dep, splits, **kw) for dep in ("1L", "2L")}
+    finally:
+        torch.set_num_threads(threads)
+    assert list(par) == ["1L", "2L"]
+    for dep in ("1L", "2L"):
+        for a, b in zip(par[dep][0].parameters(), seq[dep][0].parameters()):
+            assert torch.equal(a, b), dep
+        np.testing.assert_array_equal(par[dep][2]["pred"], seq[dep][2]["pred"])
+
+
+def test_predict_series_burn_in_gives_each_piece_history():
+    """With a burn-in every piece starts early: equal to one uninterrupted run once the
+    burn-in covers the memory of the network (here float64, decays e^-1 per step)."""
+    net = LIFNetwork([3, 6, 4], dt=1e-3, tau_syn=1e-3, tau_mem=1e-3, weight_scale=3.0, seed=2).double()
+    x = (np.random.default_rng(0).random((1000, 3)) < 0.3).astype(np.float64)
+    whole = net(torch.as_tensor(x[None])).output[0].detach().numpy()
+    np.testing.assert_allclose(predict_series(net, x, n_streams=5, chunk=70, burn_in=100), whole, atol=1e-12)
+    cold = predict_series(net, x, n_streams=5, chunk=70)  # zero state at every piece start: differs there
+    assert not np.allclose(cold, whole)
+    np.testing.assert_array_equal(predict_series(net, x, n_streams=1, chunk=70), predict_series(net, x, 1, 1000))

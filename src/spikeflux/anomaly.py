@@ -45,7 +45,7 @@ import torch
 from .data.adl import CLASSES, INPUTS
 from .snn import LIFNetwork
 from . import training
-from .training import History, TrainConfig
+from .training import History, TrainConfig, predict_series
 
 __all__ = [
     "AnomalyKind", "KINDS", "HOME_SENSORS", "SPLIT_CODES", "LOG_COLUMNS", "Injection", "inject",
@@ -459,25 +459,8 @@ def score_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 8, burn_in: in
     ``burn_in`` seconds early (from a zero state) and those outputs are dropped, so every
     score sees at least ``burn_in`` seconds of history (except the first seconds of ``x``).
     """
-    T = len(x)
-    n_streams = max(1, min(n_streams, T // max(chunk, 1) or 1))
-    piece = -(-T // n_streams)
-    starts = np.arange(n_streams) * piece
-    lead = np.minimum(starts, burn_in)
-    length = piece + int(lead.max())
-    xs = np.zeros((n_streams, length, x.shape[1]), dtype=np.float32)
-    for k, (a, b) in enumerate(zip(starts, lead)):
-        seg = x[a - b:min(a + piece, T)]
-        xs[k, int(lead.max() - b):int(lead.max() - b) + len(seg)] = seg
-    xt = torch.as_tensor(xs, dtype=net.dtype, device=net.device)
-    outs, state = [], None
-    with torch.no_grad():
-        for a in range(0, length, chunk):
-            o = net(xt[:, a:a + chunk], state=state)
-            state = o.state
-            outs.append((o.output[..., 1] - o.output[..., 0]).cpu().numpy())
-    out = np.concatenate(outs, 1)[:, int(lead.max()):]
-    return out.reshape(-1)[:T].astype(np.float64)
+    out = predict_series(net, x, n_streams=n_streams, chunk=chunk, burn_in=burn_in)
+    return (out[:, 1] - out[:, 0]).astype(np.float64)
 
 
 # --------------------------------------------------------------------------- detection scores

@@ -68,6 +68,35 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     return net, hist, metrics
 
 
+def _fit_one(args: tuple) -> tuple:
+    task, depth, splits, kw = args
+    import torch
+
+    torch.set_num_threads(1)
+    return fit(task, depth, splits, **kw)
+
+
+def fit_all(task: str, depths, splits: dict, *, workers: int = 1, **kw) -> dict:
+    """:func:`fit` every depth of ``depths``; returns ``depth -> (net, history, metrics)``.
+
+    With ``workers > 1`` the models train side by side in that many spawned, single-threaded
+    processes (largest first), so a chapter that trains three models uses an idle core. A
+    model trained in a worker is bit-identical to one trained in-process with one thread
+    (``torch.set_num_threads(1)``, as every notebook kernel of a parallel ``make book`` is):
+    each training is seeded on its own.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    depths = list(depths)
+    if workers <= 1 or len(depths) <= 1 or str(kw.get("device") or "cpu") != "cpu":
+        return {d: fit(task, d, splits, **kw) for d in depths}
+    cost = {d: sum(int(h) for h in HYPERPARAMS[(task, d)]["hidden"]) for d in depths}  # largest first
+    with ProcessPoolExecutor(min(workers, len(depths)), mp_context=mp.get_context("spawn")) as pool:
+        futures = {d: pool.submit(_fit_one, (task, d, splits, kw)) for d in sorted(depths, key=lambda d: -cost[d])}
+        return {d: futures[d].result() for d in depths}
+
+
 def load(task: str, depth: str, root: Path | None = None) -> LIFNetwork:
     """The trained model saved by :func:`fit` (safe load)."""
     path = weights_path(task, depth, root)

@@ -37,6 +37,9 @@ def md_table(obj: pd.DataFrame | pd.Series | Styler) -> str:
     """
     if isinstance(obj, pd.Series):
         obj = obj.to_frame()
+    if isinstance(obj, pd.DataFrame):  # a newline inside a cell would split its row
+        obj = obj.apply(lambda c: c.map(lambda v: v.replace("\n", " ") if isinstance(v, str) else v)
+                        if not pd.api.types.is_numeric_dtype(c) else c)
     styler = obj if isinstance(obj, Styler) else obj.style
     data = styler.data
     show_index = not all(styler.hide_index_)
@@ -45,7 +48,8 @@ def md_table(obj: pd.DataFrame | pd.Series | Styler) -> str:
     n_col_levels = data.columns.nlevels
     n_head = len(lines) - len(data)  # column levels, plus a row of index names when shown
     if n_head not in (n_col_levels, n_col_levels + 1):
-        raise ValueError(f"cannot lay out a table with {len(lines)} lines for {len(data)} rows")
+        raise ValueError(f"cannot lay out a table with {len(lines)} lines for {len(data)} rows "
+                         "(does a formatted cell contain a newline?)")
     rows = [line.split(_SEP) for line in lines]
     head_rows, body = rows[:n_col_levels], rows[n_head:]
     columns = [" ".join(str(r[n_idx + j]) for r in head_rows if n_idx + j < len(r) and r[n_idx + j] != "").strip()

@@ -152,26 +152,35 @@ def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool
     return hist
 
 
-def predict_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 64, chunk: int = 900) -> np.ndarray:
+def predict_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 64, chunk: int = 900,
+                   burn_in: int = 0) -> np.ndarray:
     """Readout :math:`U^L[t]` for every step of a long series, ``(T, n_out)`` numpy.
 
-    The series is cut into ``n_streams`` contiguous pieces run in parallel (zero initial
-    state at the start of each piece, state carried across chunks of ``chunk`` steps);
-    the last piece is zero-padded and the padding removed again.
+    The series is cut into ``n_streams`` contiguous pieces run in parallel (state carried
+    across chunks of ``chunk`` steps); the last piece is zero-padded and the padding removed
+    again. Each piece starts from a zero state ``burn_in`` steps before its first step
+    (the steps before it in ``x``, as far as there are any) and those outputs are dropped,
+    so every output sees at least ``burn_in`` steps of history, except the first steps of
+    ``x``. With ``burn_in=0`` a piece starts from a zero state at its first step.
     """
     T = len(x)
-    n_streams = max(1, min(n_streams, T // chunk or 1))
+    n_streams = max(1, min(n_streams, T // max(chunk, 1) or 1))
     piece = math.ceil(T / n_streams)
-    pad = piece * n_streams - T
-    xs = np.concatenate([x, np.zeros((pad, x.shape[1]), dtype=x.dtype)]).reshape(n_streams, piece, -1)
+    starts = np.arange(n_streams) * piece
+    lead = np.minimum(starts, burn_in)
+    L = int(lead.max())
+    xs = np.zeros((n_streams, piece + L, x.shape[1]), dtype=x.dtype)
+    for k, (a, b) in enumerate(zip(starts, lead)):
+        seg = x[a - b:min(a + piece, T)]
+        xs[k, L - b:L - b + len(seg)] = seg
     xs = torch.as_tensor(xs, dtype=net.dtype, device=net.device)
     outs, state = [], None
     with torch.no_grad():
-        for start in range(0, piece, chunk):
+        for start in range(0, piece + L, chunk):
             o = net(xs[:, start:start + chunk], state=state)
             state = o.state
             outs.append(o.output)
-    out = torch.cat(outs, 1).reshape(n_streams * piece, -1)[:T]
+    out = torch.cat(outs, 1)[:, L:].reshape(n_streams * piece, -1)[:T]
     return out.cpu().numpy()
 
 
