@@ -30,9 +30,15 @@ notebooks: $(STAMP) data
 html: $(STAMP)
 	$(VENV)/bin/jupyter-book build book -W -n --keep-going
 
-book: notebooks
-	$(MAKE) html
-	@echo "book: open book/_build/html/index.html"
+# The whole build, timed: set-up, every notebook (the pipeline prints a per-notebook summary), HTML.
+book:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory notebooks && \
+	t_nb=$$(date +%s) && \
+	$(MAKE) --no-print-directory html && \
+	end=$$(date +%s) && \
+	echo "book: set-up + notebooks $$((t_nb - start)) s, HTML $$((end - t_nb)) s, total $$((end - start)) s (PROFILE=$(PROFILE), JOBS=$(JOBS))" && \
+	echo "book: open book/_build/html/index.html"
 
 test: $(STAMP)
 	$(PY) -m pytest
