@@ -236,3 +236,20 @@ def test_recut_keeps_the_explained_steps():
     assert all(t >= 159 for _, t in longer.where)
     np.testing.assert_array_equal(longer.X[:, -1], pts.X[kept, -1])  # the same explained steps
     assert longer.X.shape[1] == 160 and longer.window == 150
+
+
+def test_excerpt_agreement_with_the_whole_series():
+    """A short-memory network: the excerpt after its burn-in predicts what the whole run predicts;
+    with no burn-in and a long memory it may not, and the check must be able to say so."""
+    rng = np.random.default_rng(1)
+    x = (rng.random((3000, 3)) < 0.3).astype(float)
+    x[:, 0] = 1
+    y = rng.integers(0, 2, 3000)
+    net = LIFNetwork([3, 6, 2], dt=1e-3, tau_syn=1e-3, tau_mem=1e-3, weight_scale=3.0, seed=4,
+                     readout="leaky").double()
+    pts = ev.make_points("toy", {"s": (x, y)}, per_class=20, window=30, burn_in=60, seed=0)
+    assert ev.excerpt_agreement(net, pts, {"s": (x, y)}, history=200).all()
+    slow = LIFNetwork([3, 6, 2], dt=1e-3, tau_syn=1.0, tau_mem=1.0, weight_scale=3.0, seed=4,
+                      readout="leaky").double()
+    cold = ev.make_points("toy", {"s": (x, y)}, per_class=20, window=2, burn_in=0, seed=0)
+    assert not ev.excerpt_agreement(slow, cold, {"s": (x, y)}, history=2000).all()

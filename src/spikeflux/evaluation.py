@@ -3,10 +3,10 @@ ground truth and conservation (``spec/tsa.md``, with the original evaluation's m
 fixed).
 
 Every explained point is an *excerpt*: the ``burn_in + window`` input steps ending at the
-explained step :math:`t^*`, simulated from a zero state. ``burn_in`` steps (default 500,
-fifty synaptic time constants of the models here) let the state forget the zero start;
-the chapters report how often the excerpt's prediction agrees with the prediction of
-the uninterrupted test run. The *clean* prediction of a point is the model's prediction
+explained step :math:`t^*`, simulated from a zero state. ``burn_in`` steps (300 in both
+profiles, thirty synaptic time constants of the models here) let the state forget the
+zero start; the evaluation chapter reports how often the excerpt's prediction agrees with
+that of a run over the whole test series (:func:`excerpt_agreement`). The *clean* prediction of a point is the model's prediction
 at :math:`t^*` on the unperturbed excerpt; every perturbation metric compares against it.
 
 Metrics declare their own metadata (:class:`MetricInfo`: whether higher is better and
@@ -444,6 +444,22 @@ def make_points(task: str, series: dict, per_class: int | None, window: int, bur
             masks += [ground_truth(name, int(t), window) for t in pts]
     return PointSet(task, np.concatenate(Xs).astype(np.float64), np.concatenate(ys), where, window, burn_in,
                     np.stack(masks) if masks else None)
+
+
+def excerpt_agreement(net: LIFNetwork, points: PointSet, series: dict, history: int = 5000) -> np.ndarray:
+    """Per point: does the excerpt's clean prediction (zero state ``burn_in`` steps before the
+    window) equal the prediction of a run over the whole test series (every step with at
+    least ``history`` steps before it, :func:`spikeflux.training.predict_series`)?
+
+    ``series`` maps the names in ``points.where`` to ``(x, y)``. Checks that the burn-in lets
+    the state forget the zero start.
+    """
+    from .training import predict_series
+
+    clean = predict_last(net, torch.as_tensor(points.X, dtype=net.dtype, device=net.device)).cpu().numpy()
+    full = {name: predict_series(net, series[name][0], burn_in=history).argmax(1)
+            for name in dict.fromkeys(name for name, _ in points.where)}
+    return np.array([full[name][t] == clean[k] for k, (name, t) in enumerate(points.where)])
 
 
 def recut(points: PointSet, series: dict, window: int) -> tuple[PointSet, np.ndarray]:
