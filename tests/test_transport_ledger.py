@@ -1,15 +1,12 @@
 """The ledger, edge cases and the public surface of transport LRP (``spec/transport.md`` §2-4)."""
 
 import copy
-import pathlib
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from transport_reference import reference  # noqa: E402
+from tests.references.transport import reference  # noqa: E402
 
 from spikeflux.explain import explain  # noqa: E402
 from spikeflux.snn import LIFNetwork, Record  # noqa: E402

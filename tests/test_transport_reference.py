@@ -7,8 +7,6 @@ the relevance mass moved, :math:`\\sum_n |R_n|` (``ledger.relevance_mass``): it 
 near-zero LRP-0 denominators move large cancelling amounts).
 """
 
-import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -16,8 +14,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-from transport_reference import reference  # noqa: E402
+from tests.references.transport import reference  # noqa: E402
 
 from spikeflux.explain import explain  # noqa: E402
 from spikeflux.snn import LIFNetwork  # noqa: E402

@@ -1,0 +1,1 @@
+"""Slow node-by-node references the fast engines are tested against (importable as ``tests.references``)."""
