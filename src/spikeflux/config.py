@@ -44,3 +44,14 @@ def derived_dir() -> Path:
     path = Path(os.environ.get(DERIVED_ENV) or data_dir() / "derived")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+#: What the book explains when it explains a prediction (``explain(..., contrast=CONTRAST)``): the
+#: decision margin :math:`U^L_c[t^*] - U^L_{k_2}[t^*]` against the runner-up class :math:`k_2`. The
+#: raw logit :math:`U^L_c[t^*]` is 0 whenever the winning output neuron fired at :math:`t^*` (hard
+#: reset) and negative on about half of the synthetic points, so LRP explained nothing there; the
+#: evaluation chapter shows the measurement behind this choice.
+CONTRAST = "runner-up"
+
+#: Steps simulated before every explained window from a zero state (30 synaptic time constants of
+#: the book's models), one value for every chapter that explains excerpts.
+BURN_IN = 300

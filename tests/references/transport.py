@@ -60,8 +60,12 @@ def node_rule(z, R, rule, eps, alpha, beta):
 
 
 def reference(net, x, t_star, c, window=None, rule="epsilon", eps=0.0, alpha=2.0, beta=1.0,
-              policy="pass", init="logit"):
-    """Transport for one target; returns attribution ``(n_in, w)``, sinks, per-slice arrays, node relevances ``R``."""
+              policy="pass", init="logit", readout=None):
+    """Transport for one target; returns attribution ``(n_in, w)``, sinks, per-slice arrays, node relevances ``R``.
+
+    ``readout`` (``n_out`` weights ``w``, a contrast): every output node ``j`` starts with
+    ``w_j U_j[t*]`` and ``r_init`` is their sum (``init="logit"`` only).
+    """
     t0 = t_star - (window or t_star + 1) + 1
     net = copy.deepcopy(net).double()
     edges, spikes, rec = build_graph(net, x, t_star, t0)
@@ -69,7 +73,13 @@ def reference(net, x, t_star, c, window=None, rule="epsilon", eps=0.0, alpha=2.0
     r_init = {"logit": logits[c], "one": 1.0,
               "probability": float(np.exp(logits[c] - logits.max()) / np.exp(logits - logits.max()).sum())}[init]
     R, flows = defaultdict(float), {}
-    R[("U", net.n_layers, t_star, c)] = float(r_init)
+    if readout is None:
+        R[("U", net.n_layers, t_star, c)] = float(r_init)
+    else:
+        for j, w in enumerate(readout):
+            if w != 0:
+                R[("U", net.n_layers, t_star, j)] = float(w) * float(logits[j])
+        r_init = sum(float(w) * float(logits[j]) for j, w in enumerate(readout))
     flux, sink_slices = defaultdict(float), defaultdict(lambda: defaultdict(float))
     for t in range(t_star, t0 - 1, -1):
         for l in range(net.n_layers, 0, -1):

@@ -89,6 +89,22 @@ class WindowLogits(nn.Module):
         return self.net(window, state=carried).output[:, -1]
 
 
+class WindowExplained(nn.Module):
+    r"""The explained quantity of a window, :math:`\sum_j w_j U^L_j[t^*]`, as ``(batch, 1)``.
+
+    ``forward(window, w, *state)``: ``w`` ``(batch, n_out)`` are the contrast weights of
+    :attr:`spikeflux.explain.registry.Request.weights` (one-hot of the class without a
+    contrast, so the output is then :math:`U^L_c[t^*]`); Captum explains its target 0.
+    """
+
+    def __init__(self, net: LIFNetwork):
+        super().__init__()
+        self.logits = WindowLogits(net)
+
+    def forward(self, window: Tensor, w: Tensor, *state: Tensor) -> Tensor:  # noqa: D102
+        return (self.logits(window, *state) * w).sum(-1, keepdim=True)
+
+
 def _rows(batch: int, t0: Tensor) -> Tensor:
     """The row each window reads: all 0 for one sequence (batch 1), row ``k`` for a batch of ``K``."""
     if batch not in (1, len(t0)):
@@ -152,35 +168,60 @@ def _flat(state: SNNState, rows) -> tuple[Tensor, ...]:
 
 
 def _explain(net: LIFNetwork, x: Tensor, request: Request, attribute, batch_size: int | None,
-             rows_factor: int = 1) -> Attribution:
-    """Run ``attribute(model, inputs, target, state)`` over chunks of explained steps; add the gap.
+             rows_factor: int = 1, baseline=None) -> Attribution:
+    """Run ``attribute(model, inputs, target, args)`` over chunks of explained steps; add the gap.
 
-    ``rows_factor``: rows one window costs in a pass (2 for DeepLIFT: input and baseline).
+    ``model`` is :class:`WindowExplained`, ``target`` all 0 and ``args`` the contrast weights
+    and the carried state (Captum's ``additional_forward_args``). ``rows_factor``: rows one
+    window costs in a pass (2 for methods that run input and baseline together).
+    ``baseline(inputs)`` gives :math:`\\bar x` for the gap (default: no spikes in the window).
     """
     _check_positive_int("batch_size", batch_size)
-    model = WindowLogits(net)
+    model = WindowExplained(net)
     K, W = request.t.numel(), request.window
     inputs = windows(x, request.t0, W)
     state = carried_state(net, request.forward, request.t0)
+    weights = request.weights
     if batch_size is None:
         batch_size = max(1, rows_per_pass(net, W) // rows_factor)
+
+    def args(rows):
+        return (weights[rows], *_flat(state, rows))
+
     maps = []
     for lo in range(0, K, batch_size):
         rows = slice(lo, lo + batch_size)
         inp = inputs[rows].clone().requires_grad_()  # Captum warns unless inputs require grad
         with torch.enable_grad():
-            A = attribute(model, inp, request.target[rows], _flat(state, rows))
+            A = attribute(model, inp, torch.zeros(inp.shape[0], dtype=torch.long, device=inp.device), args(rows))
         maps.append(A.detach())
     A = torch.cat(maps).transpose(1, 2).contiguous()  # (K, n_in, window)
+    x_bar = torch.zeros_like(inputs) if baseline is None else baseline(inputs)
     with torch.no_grad():  # f(x) is the recorded readout (WindowLogits reproduces it to round-off)
-        f_0 = torch.cat([model(torch.zeros_like(inputs[lo:lo + batch_size]),
-                               *_flat(state, slice(lo, lo + batch_size))) for lo in range(0, K, batch_size)])
-    c = request.target[:, None]
-    f_in, f_0 = request.logits.gather(1, c)[:, 0], f_0.gather(1, c)[:, 0]
+        f_0 = torch.cat([model(x_bar[lo:lo + batch_size], *args(slice(lo, lo + batch_size)))[:, 0]
+                         for lo in range(0, K, batch_size)])
+    f_in = request.explained
     gap = A.sum((1, 2)) - (f_in - f_0)
     info = {"completeness_gap": gap, "f_input": f_in, "f_baseline": f_0,
-            "baseline": "no spikes in the window, input before it unchanged", "batch_size": batch_size}
+            "baseline": "no spikes in the window, input before it unchanged" if baseline is None else
+            getattr(baseline, "description", "given baseline"), "batch_size": batch_size}
     return Attribution(A, info=info)
+
+
+def keep_channel_baseline(channel: int | None):
+    """:math:`\\bar x`: no spikes in the window except channel ``channel`` (e.g. the bias), kept as in ``x``."""
+
+    def baseline(inputs: Tensor) -> Tensor:
+        out = torch.zeros_like(inputs)
+        if channel is not None:
+            if not 0 <= channel < inputs.shape[-1]:
+                raise ValueError(f"bias_channel={channel} is out of range for {inputs.shape[-1]} input channels")
+            out[..., channel] = inputs[..., channel]
+        return out
+
+    baseline.description = ("no spikes in the window, input before it unchanged" if channel is None else
+                            f"no spikes in the window except channel {channel} (kept), input before it unchanged")
+    return baseline
 
 
 @register_method("integrated-gradients", family="gradient",
@@ -199,28 +240,35 @@ def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options
         least one integration point of every window in the chunk).
     batch_size : int or None
         Explained steps per Captum call; default as many as fit one pass.
+    bias_channel : int or None
+        A constant input channel the baseline keeps on (the book's models read a bias on
+        channel 0): :math:`\\bar x` = no spikes in the window except that channel. Default
+        ``None``: the all-zero window.
 
-    ``info["completeness_gap"]`` is Captum's convergence delta (module docstring).
+    ``info["completeness_gap"]`` is :math:`\\sum A - (f(x) - f(\\bar x))` of the explained
+    quantity (module docstring).
     """
     opts = _options("integrated-gradients", options,
-                    {"n_steps": 50, "rule": "gausslegendre", "internal_batch_size": None, "batch_size": None})
+                    {"n_steps": 50, "rule": "gausslegendre", "internal_batch_size": None, "batch_size": None,
+                     "bias_channel": None})
     n_steps, rule, internal_batch_size = opts["n_steps"], opts["rule"], opts["internal_batch_size"]
     _check_positive_int("n_steps", n_steps, allow_none=False)
     _check_positive_int("internal_batch_size", internal_batch_size)
     if rule not in IG_RULES:
         raise ValueError(f"rule must be one of {IG_RULES}, got {rule!r}")
     rows = rows_per_pass(net, request.window)
+    baseline = keep_channel_baseline(opts["bias_channel"])
 
     def attribute(model, inp, target, state):
         k = inp.shape[0]
         ibs = internal_batch_size or max(1, rows // k) * k
         ibs = max(ibs, k)  # Captum's minimum: one integration point of every window
-        return IntegratedGradients(model).attribute(inp, baselines=torch.zeros_like(inp), target=target,
+        return IntegratedGradients(model).attribute(inp, baselines=baseline(inp.detach()), target=target,
                                                     additional_forward_args=state, n_steps=n_steps,
                                                     method=rule, internal_batch_size=ibs)
 
-    out = _explain(net, x, request, attribute, opts["batch_size"])
-    out.info.update(n_steps=n_steps, rule=rule)
+    out = _explain(net, x, request, attribute, opts["batch_size"], baseline=baseline)
+    out.info.update(n_steps=n_steps, rule=rule, bias_channel=opts["bias_channel"])
     return out
 
 

@@ -56,7 +56,7 @@ def _run(net, x, request, rule, opts: dict) -> Attribution:
     attribution, ledger = transport(
         net, request.forward.record, request.t, request.target, request.window, rule,
         threshold_policy=opts["threshold_policy"], init=opts["init"], node_residuals=opts["node_residuals"],
-        node_relevance=bool(opts["node_relevance"]),
+        node_relevance=bool(opts["node_relevance"]), readout=request.readout,
     )
     info = {"rule": rule.name, **rule.params, "threshold_policy": opts["threshold_policy"], "init": opts["init"]}
     return Attribution(attribution, ledger.squeeze() if request.single else ledger, info)

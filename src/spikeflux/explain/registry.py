@@ -77,6 +77,26 @@ class Request:
     all_classes: bool
     forward: SNNOutput  # recorded forward pass up to max(t): batch 1 (one sequence) or K (one per target)
     single: bool = False  # t was one int: results lose the K axis
+    readout: Tensor | None = None  # (K, n_out) contrast weights w: the explained quantity is sum_j w_j U^L_j[t]
+    contrast: Any = None  # what the caller asked for (None, "mean", "runner-up" or weights)
+
+    @property
+    def weights(self) -> Tensor:
+        """``(K, n_out)`` weights :math:`w` of the explained quantity :math:`\\sum_j w_j U^L_j[t^*]`
+        (one-hot of the target when no contrast was asked for)."""
+        if self.readout is not None:
+            return self.readout
+        return torch.zeros_like(self.logits).scatter_(1, self.target[:, None], 1.0)
+
+    @property
+    def explained(self) -> Tensor:
+        """``(K,)``: the explained quantity :math:`\\sum_j w_j U^L_j[t^*]` of every target."""
+        return (self.weights * self.logits).sum(-1)
+
+    @property
+    def explained_name(self) -> str:
+        """A readable name of the explained quantity (``Explanation.info["explained"]``)."""
+        return contrast_name(self.contrast)
 
     @property
     def batched(self) -> bool:
@@ -141,6 +161,57 @@ class Explanation:
     logit: Any
     ledger: Any = None
     info: dict = field(default_factory=dict)
+
+
+#: the contrasts :func:`explain` knows by name (besides ``None`` and explicit weights)
+CONTRASTS = ("mean", "runner-up")
+
+
+def contrast_name(contrast) -> str:
+    """What :func:`explain` explains under ``contrast`` (:data:`CONTRASTS`, ``None`` or weights)."""
+    if contrast is None:
+        return "logit U_c[t*]"
+    if isinstance(contrast, str):
+        return {"mean": "U_c[t*] - mean_{k!=c} U_k[t*]", "runner-up": "U_c[t*] - U_k2[t*] (k2: runner-up)"}[contrast]
+    return "sum_j w_j U_j[t*] (given weights)"
+
+
+def readout_weights(logits: Tensor, target: Tensor, contrast) -> Tensor | None:
+    r"""``(K, n_out)`` weights :math:`w` of the explained quantity :math:`\sum_j w_j U^L_j[t^*]`.
+
+    ``logits`` ``(K, n_out)`` is :math:`U^L[t^*]`, ``target`` ``(K,)`` the classes :math:`c`.
+
+    - ``None``: no contrast (returns ``None``; the methods explain :math:`U^L_c[t^*]`);
+    - ``"mean"``: :math:`w_c = 1`, :math:`w_k = -1/(n_\text{out}-1)` for :math:`k \ne c`;
+    - ``"runner-up"``: :math:`w_c = 1`, :math:`w_{k_2} = -1` with :math:`k_2 = \arg\max_{k \ne c} U^L_k[t^*]`;
+    - a tensor ``(n_out,)`` or ``(K, n_out)``: those weights (e.g. ``[-1, 1]`` for a two-class detector).
+    """
+    if contrast is None:
+        return None
+    K, n_out = logits.shape
+    if isinstance(contrast, str):
+        if contrast not in CONTRASTS:
+            raise ValueError(f"contrast must be None, one of {CONTRASTS} or a weight tensor, got {contrast!r}")
+        if n_out < 2:
+            raise ValueError(f"contrast={contrast!r} needs at least two output classes, the network has {n_out}")
+        rows = torch.arange(K, device=logits.device)
+        w = torch.zeros_like(logits)
+        if contrast == "mean":
+            w[:] = -1.0 / (n_out - 1)
+        else:
+            others = logits.clone()
+            others[rows, target] = -torch.inf
+            w[rows, others.argmax(-1)] = -1.0
+        w[rows, target] = 1.0
+        return w
+    w = torch.as_tensor(contrast, dtype=logits.dtype, device=logits.device)
+    if w.dim() == 1:
+        w = w.expand(K, -1)
+    if w.shape != (K, n_out):
+        raise ValueError(f"contrast: weights must have shape ({n_out},) or ({K}, {n_out}), got {tuple(w.shape)}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError("contrast: weights must be finite")
+    return w.clone()
 
 
 def _as_steps(t, T: int) -> tuple[Tensor, bool]:
@@ -214,6 +285,7 @@ def explain(
     target=None,
     window: int | None = None,
     all_classes: bool = False,
+    contrast=None,
     **options,
 ) -> Explanation:
     """Explain the prediction of ``net`` at step(s) ``t`` of the sequence ``x``, or of a batch of sequences.
@@ -237,6 +309,15 @@ def explain(
         Steps ending at ``t``; default all of ``0..t`` (for several steps: ``min(t) + 1``).
     all_classes : bool
         Return the map of every class (methods that support it, e.g. TSA).
+    contrast : None, "mean", "runner-up" or Tensor
+        What is explained (:func:`readout_weights`): ``None`` the logit :math:`U^L_c[t^*]`;
+        ``"mean"`` :math:`U^L_c - \\frac{1}{n-1}\\sum_{k \\ne c} U^L_k`; ``"runner-up"``
+        :math:`U^L_c - U^L_{k_2}` (:math:`k_2` the highest other class); or weights ``(n_out,)``
+        / ``(K, n_out)``. LRP injects the signed start at every output node the contrast reads
+        (the ledger's ``relevance_init`` is the explained quantity); gradient methods
+        differentiate it; TSA and SAM keep their published definition (the softmax probability)
+        and ignore it. ``Explanation.info["explained"]`` names what was explained and
+        ``info["explained_value"]`` holds its value(s).
     **options
         Method options (``epsilon``, ``n_steps``, ...).
 
@@ -261,7 +342,7 @@ def explain(
         raise ValueError(f"method {method!r} does not support all_classes=True")
     x = x.to(dtype=net.dtype, device=net.device)
     if x.dim() == 3:
-        return _explain_batch(net, info, x, t, target, window, all_classes, options)
+        return _explain_batch(net, info, x, t, target, window, all_classes, options, contrast)
     steps, single = _as_steps(t, x.shape[0])
     window = _check_window(window, steps)
     with torch.no_grad():
@@ -269,9 +350,13 @@ def explain(
     targets = _check_targets(target, len(steps), net.sizes[-1], "steps")
     if targets is None:
         targets = fwd.output[0, steps].argmax(-1)
-    req = Request(t=steps, target=targets.to(steps.device), window=window, all_classes=all_classes, forward=fwd,
-                  single=single)
+    targets = targets.to(steps.device)
+    readout = readout_weights(fwd.output[0, steps], targets, contrast)
+    req = Request(t=steps, target=targets, window=window, all_classes=all_classes, forward=fwd,
+                  single=single, readout=readout, contrast=contrast)
     out = info.fn(net, x, req, **options)
+    out.info.setdefault("explained", req.explained_name)
+    out.info.setdefault("explained_value", req.explained[0] if single else req.explained)
     logit = fwd.output[0, steps, targets]
     attr = out.attribution[0] if single else out.attribution
     return Explanation(
@@ -287,7 +372,7 @@ def explain(
 
 
 def _explain_batch(net: LIFNetwork, info: MethodInfo, x: Tensor, t, target, window, all_classes: bool,
-                   options: dict) -> Explanation:
+                   options: dict, contrast=None) -> Explanation:
     """:func:`explain` of ``B`` sequences ``x`` ``(B, T, n_in)``, one explained step each, in chunks of rows."""
     B, T = x.shape[:2]
     if B == 0 or T == 0:
@@ -304,8 +389,15 @@ def _explain_batch(net: LIFNetwork, info: MethodInfo, x: Tensor, t, target, wind
             fwd = net(x[rows, : int(s.max()) + 1], record=True)
         out_t = fwd.output[torch.arange(len(s), device=s.device), s]  # (rows, n_out), U^L[t] of each row
         c = out_t.argmax(-1) if targets is None else targets[rows].to(s.device)
-        parts.append(info.fn(net, x[rows], Request(t=s, target=c, window=window, all_classes=all_classes,
-                                                   forward=fwd), **options))
+        w = contrast
+        if isinstance(contrast, Tensor) and contrast.dim() == 2:
+            w = contrast[rows]
+        req = Request(t=s, target=c, window=window, all_classes=all_classes, forward=fwd,
+                      readout=readout_weights(out_t, c, w), contrast=contrast)
+        part = info.fn(net, x[rows], req, **options)
+        part.info.setdefault("explained", req.explained_name)
+        part.info.setdefault("explained_value", req.explained)
+        parts.append(part)
         classes.append(c)
         logits.append(out_t.gather(1, c[:, None])[:, 0])
         del fwd

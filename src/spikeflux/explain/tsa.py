@@ -370,7 +370,8 @@ def _no_options(method: str, options: dict, known: tuple = ()):
 
 
 def _attribution(A: Tensor, P: Tensor, variant: str) -> Attribution:
-    return Attribution(A, info={"variant": variant, "probabilities": P, "ignores": IGNORES})
+    explained = "published TSA definition: the softmax probability P_c(t*) scales the map (a contrast is not used)"
+    return Attribution(A, info={"variant": variant, "probabilities": P, "ignores": IGNORES, "explained": explained})
 
 
 def _tsa(net: LIFNetwork, request: Request, variant: str, sam: bool = False) -> Attribution:

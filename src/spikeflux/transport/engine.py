@@ -214,12 +214,31 @@ def local_residuals(R: Relevance, f: LayerFlux, graph: LayerGraph) -> dict[str, 
 
 def initial_relevance(logits: Tensor, target: Tensor, init: str) -> Tensor:
     r""":math:`R_\text{init}` ``(K,)`` from the readout :math:`U^L[t^*]` ``(K, n_out)``: logit, probability or one."""
+    return initial_injection(logits, target, init).sum(-1)
+
+
+def initial_injection(logits: Tensor, target: Tensor, init: str, readout: Tensor | None = None) -> Tensor:
+    r"""``(K, n_out)``: the relevance put on every output node :math:`U^L_j[t^*]` at the start.
+
+    Without ``readout``, :math:`R_\text{init}` (logit, probability or one) sits on the target
+    class alone. With a readout ``w`` ``(K, n_out)`` (a contrast, :func:`spikeflux.explain.readout_weights`)
+    the explained quantity is :math:`\sum_j w_j U^L_j[t^*]` and node :math:`j` starts with
+    :math:`w_j U^L_j[t^*]` (``init="logit"`` only): relevance of either sign enters at every
+    output node that the contrast reads, and :math:`R_\text{init}` is their sum.
+    """
+    if readout is not None:
+        if init != "logit":
+            raise ValueError(f"init={init!r} explains one class; a contrast readout needs init='logit'")
+        if readout.shape != logits.shape:
+            raise ValueError(f"readout: expected shape {tuple(logits.shape)} (K, n_out), got {tuple(readout.shape)}")
+        return readout.to(logits.dtype) * logits
+    onehot = torch.zeros_like(logits)
     if init == "logit":
-        return logits.gather(1, target[:, None])[:, 0]
+        return onehot.scatter_(1, target[:, None], logits.gather(1, target[:, None]))
     if init == "probability":
-        return torch.softmax(logits, -1).gather(1, target[:, None])[:, 0]
+        return onehot.scatter_(1, target[:, None], torch.softmax(logits, -1).gather(1, target[:, None]))
     if init == "one":
-        return torch.ones_like(logits[:, 0])
+        return onehot.scatter_(1, target[:, None], 1.0)
     raise ValueError(f"init must be one of {INITS}, got {init!r}")
 
 
@@ -262,6 +281,7 @@ def transport(
     init: str = "logit",
     node_residuals: bool = False,
     node_relevance: bool = False,
+    readout: Tensor | None = None,
     **rule_params,
 ) -> tuple[Tensor, _ledger.Ledger]:
     r"""Explain ``K`` targets, of one recorded sequence or of ``K`` recorded sequences, in one sweep.
@@ -282,6 +302,10 @@ def transport(
     threshold_policy : {"pass", "excess"}
     init : {"logit", "probability", "one"}
         :math:`R_\text{init}` at :math:`U^L_c[t^*]`.
+    readout : Tensor or None
+        ``(K, n_out)`` weights :math:`w` of a contrast: the explained quantity is
+        :math:`\sum_j w_j U^L_j[t^*]`, injected as :math:`w_j U^L_j[t^*]` at each output node
+        (``init="logit"``; see :func:`initial_injection`). ``None``: the target's logit alone.
     node_residuals : bool
         Also return every node's local residual (memory: ``3 K w n`` per layer).
     node_relevance : bool
@@ -329,20 +353,27 @@ def transport(
     if B not in (1, K):
         raise ValueError(f"record: batch {B} must be 1 (the {K} targets share one sequence) "
                          f"or {K} (target k explains row k)")
+    if readout is not None:
+        readout = torch.as_tensor(readout, device=target.device)
+        if readout.shape != (K, net.sizes[-1]):
+            raise ValueError(f"readout: expected shape ({K}, {net.sizes[-1]}) (targets, outputs), got {tuple(readout.shape)}")
+        if init != "logit":
+            raise ValueError(f"init={init!r} explains one class; a contrast readout needs init='logit'")
     options = dict(rule=rule, policy=policy, init=init, node_residuals=node_residuals, node_relevance=node_relevance)
     chunk = rows_per_sweep(net, max(steps) + 1 - min(starts), shared=B == 1)
     if chunk >= K:
-        return _transport(net, record, steps, target, window, **options)
+        return _transport(net, record, steps, target, window, readout=readout, **options)
     parts = []
     for lo in range(0, K, chunk):
         rows = slice(lo, lo + chunk)
         part = record if B == 1 else Record(*([v[rows] for v in vs] for vs in
                                               (record.spikes, record.syn, record.mem, record.theta)))
-        parts.append(_transport(net, part, steps[rows], target[rows], window, **options))
+        parts.append(_transport(net, part, steps[rows], target[rows], window,
+                                readout=None if readout is None else readout[rows], **options))
     return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
 
 
-def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance):
+def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance, readout=None):
     """:func:`transport` of validated arguments in one sweep."""
     x = record.spikes[0]
     K, batched = len(steps), x.shape[0] > 1
@@ -350,8 +381,9 @@ def _transport(net, record, steps, target, window, rule, policy, init, node_resi
     start, stop = min(starts), max(steps) + 1
     graphs = decompose(net, record, start, stop, batched=True)  # (Ts, Bk, n) with Bk = 1 or K
     rows = torch.arange(K, device=x.device) if batched else torch.zeros(K, dtype=torch.long, device=x.device)
-    r_init = initial_relevance(record.mem[-1][rows, torch.tensor(steps, device=x.device)], target, init)
-    inject, cut = _injections(steps, starts, start, target, r_init, net.sizes[-1])
+    start_nodes = initial_injection(record.mem[-1][rows, torch.tensor(steps, device=x.device)], target, init, readout)
+    r_init = start_nodes.sum(-1)
+    inject, cut = _injections(steps, starts, start, start_nodes)
 
     book = Book(stop - start, K, x)
     up, residuals, relevance = None, {}, {}
@@ -379,13 +411,12 @@ def _transport(net, record, steps, target, window, rule, policy, init, node_resi
     return attribution, ledger
 
 
-def _injections(steps, starts, start, target, r_init, n_out):
-    """``inject``: span step -> ``(K, n_out)`` :math:`R_\\text{init}` at :math:`U^L_c[t^*]`;
+def _injections(steps, starts, start, start_nodes):
+    """``inject``: span step -> ``(K, n_out)`` start relevance of the output nodes (:func:`initial_injection`);
     ``cut``: span step -> ``(K, 1)`` keep-mask (0 for targets whose window starts there)."""
-    device, dtype = r_init.device, r_init.dtype
+    device, dtype = start_nodes.device, start_nodes.dtype
     t_star, t0 = torch.tensor(steps, device=device), torch.tensor(starts, device=device)
-    onehot = r_init.new_zeros(len(steps), n_out).scatter_(1, target[:, None], r_init[:, None])
-    inject = {s - start: onehot * (t_star == s)[:, None].to(dtype) for s in set(steps)}
+    inject = {s - start: start_nodes * (t_star == s)[:, None].to(dtype) for s in set(steps)}
     cut = {s - start: (t0 != s)[:, None].to(dtype) for s in set(starts) if s > start}
     return inject, cut
 
