@@ -1,0 +1,406 @@
+"""The book's figures: one palette of methods, one colour map of attributions, and the plots
+the chapters share.
+
+Every chapter calls these instead of drawing its own, so a method has the same colour on
+every page and an attribution the same colour scale.
+
+- :data:`METHOD_COLORS` / :func:`method_color` / :func:`method_style`: one colour per
+  method. Families share a hue (Okabe–Ito's colour-blind-safe hues: LRP blue, TSA vermillion to orange,
+  gradients bluish green, perturbation and Shapley reddish purple, baselines grey) and differ
+  in lightness and marker, so a family reads as a group and a member stays identifiable in
+  grey scale and under the common colour-vision deficiencies.
+- :data:`ATTRIBUTION_CMAP` and :func:`symmetric_norm`: the diverging map of attributions
+  (ColorBrewer RdBu reversed: red positive, blue negative, white zero).
+- :func:`attribution_map` / :func:`attribution_grid`: a map ``A`` of shape
+  ``(n_in, w)`` (column ``w-1`` is the explained step :math:`t^*`) drawn over the lag
+  :math:`t^* - t` on a symmetric-log axis, input spikes and ground truth on the same axes.
+  The relevance of these models lives in the last tens of steps of a window of hundreds:
+  on a linear axis most of a panel would be empty.
+- :func:`interval_plot`: dot-and-interval of methods × models, with significance marks.
+- :func:`curves_plot`: curves (deletion, output-completeness) as small multiples with the
+  methods of interest highlighted.
+- :func:`rank_plot`: mean ranks of the methods over models with the Nemenyi critical
+  difference (Demšar 2006).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+#: The explanation methods of the book, by family (the order of the legends).
+METHOD_FAMILIES: dict[str, tuple[str, ...]] = {
+    "lrp": ("lrp-epsilon", "lrp-zplus", "lrp-alphabeta", "lrp-0"),
+    "tsa": ("tsa-s", "tsa-ns", "sam", "tsa-delay"),
+    "gradient": ("integrated-gradients", "saliency", "input-x-gradient", "deeplift"),
+    "perturbation": ("shapley-exact", "shapley-sampling", "kernel-shap", "occlusion"),
+    "baseline": ("random", "zero"),
+}
+
+# Okabe & Ito (2008) hues; members of a family go from dark to light.
+_FAMILY_SHADES: dict[str, tuple[str, ...]] = {
+    "lrp": ("#004a7a", "#0072b2", "#56a0d3", "#8fc1e6"),
+    "tsa": ("#9c3f00", "#d55e00", "#e69f00", "#f0c04a"),
+    "gradient": ("#005c43", "#009e73", "#3fbf98", "#85d8bd"),
+    "perturbation": ("#7a2d5e", "#b8538f", "#d98bb8", "#ebbbd6"),
+    "baseline": ("#333333", "#999999"),
+}
+_MARKERS = ("o", "s", "^", "D")
+
+#: One colour per method (hex), for every figure of the book.
+METHOD_COLORS: dict[str, str] = {
+    m: _FAMILY_SHADES[fam][i] for fam, ms in METHOD_FAMILIES.items() for i, m in enumerate(ms)
+}
+#: The family of each method.
+METHOD_FAMILY: dict[str, str] = {m: fam for fam, ms in METHOD_FAMILIES.items() for m in ms}
+#: The order methods appear in legends and axes: by family, then as listed.
+METHOD_ORDER: tuple[str, ...] = tuple(METHOD_COLORS)
+
+#: The diverging colour map of attributions: red positive, blue negative, white zero.
+ATTRIBUTION_CMAP = "RdBu_r"
+#: Colour of ground-truth outlines and input spikes drawn over a map.
+GROUND_TRUTH_COLOR = "#009e73"
+SPIKE_COLOR = "black"
+
+
+def _check_method(name: str) -> str:
+    if name not in METHOD_COLORS:
+        raise KeyError(f"spikeflux.plots: no colour for method {name!r}; known methods: "
+                       f"{', '.join(METHOD_ORDER)} (add it to METHOD_FAMILIES)")
+    return name
+
+
+def method_color(name: str) -> str:
+    """The colour (hex) of method ``name``; ``KeyError`` naming the method if it has none."""
+    return METHOD_COLORS[_check_method(name)]
+
+
+def method_style(name: str) -> dict:
+    """Keyword arguments for ``ax.plot`` of method ``name``: colour, marker, label.
+
+    The marker tells the members of a family apart where colour alone might not.
+    """
+    fam = METHOD_FAMILY[_check_method(name)]
+    return dict(color=METHOD_COLORS[name], marker=_MARKERS[METHOD_FAMILIES[fam].index(name)], label=name)
+
+
+def sort_methods(names: Iterable[str]) -> list[str]:
+    """``names`` in the book's order (by family); unknown names fail with ``KeyError``."""
+    names = list(dict.fromkeys(names))
+    for n in names:
+        _check_method(n)
+    return sorted(names, key=METHOD_ORDER.index)
+
+
+def symmetric_norm(*arrays, vmax: float | None = None, quantile: float = 1.0):
+    """A ``Normalize(-v, v)`` for attributions: ``v`` is ``vmax`` or the ``quantile`` of ``|A|``
+    over all ``arrays`` (1.0: the largest), so zero is white and equal magnitudes get equal colours.
+    A map of zeros gets ``v = 1``."""
+    from matplotlib.colors import Normalize
+
+    if vmax is None:
+        if not arrays:
+            raise ValueError("symmetric_norm: give at least one array or vmax")
+        a = np.concatenate([np.abs(np.asarray(x, dtype=float)).ravel() for x in arrays])
+        a = a[np.isfinite(a)]
+        vmax = float(np.quantile(a, quantile)) if a.size else 0.0
+    if not np.isfinite(vmax) or vmax < 0:
+        raise ValueError(f"symmetric_norm: vmax must be finite and >= 0, got {vmax}")
+    v = vmax if vmax > 0 else 1.0
+    return Normalize(vmin=-v, vmax=v)
+
+
+def support_lag(A, mass: float = 0.99) -> int:
+    """The smallest lag ``L`` such that the steps with lag ``< L`` (the last ``L`` columns of
+    ``A``, shape ``(..., w)``) hold ``mass`` of ``sum |A|``; ``1`` for a map of zeros."""
+    if not 0 < mass <= 1:
+        raise ValueError(f"support_lag: mass must be in (0, 1], got {mass}")
+    col = np.abs(np.asarray(A, dtype=float)).reshape(-1, np.shape(A)[-1]).sum(0)[::-1]  # by lag
+    total = col.sum()
+    if total == 0:
+        return 1
+    return int(np.searchsorted(np.cumsum(col) / total, mass - 1e-12) + 1)
+
+
+def _lag_axis(ax, w: int) -> None:
+    ax.set_xscale("symlog", linthresh=1, linscale=0.4)
+    ax.set_xlim(w, 0)  # t* on the right, the past to the left
+    ticks = [0] + [10 ** k for k in range(int(np.log10(max(w, 1))) + 1)]
+    ax.set_xticks([t for t in ticks if t <= w])
+    ax.set_xticklabels([str(t) for t in ticks if t <= w])
+
+
+def attribution_map(ax, A, x=None, ground_truth=None, *, norm=None, channels: Sequence[str] | None = None,
+                    title: str | None = None, lag_axis: bool = True, spike_size: float = 4.0):
+    """Draw one attribution map on ``ax``; returns the image (for a colour bar).
+
+    Parameters
+    ----------
+    A : array ``(n_in, w)``
+        The map; column ``w-1`` is the explained step :math:`t^*`.
+    x : array ``(>= w, n_in)``, optional
+        The input spikes; the last ``w`` steps are drawn as ticks on the map.
+    ground_truth : bool array ``(n_in, w)``, optional
+        Drawn as outlined boxes (:data:`GROUND_TRUTH_COLOR`) around its runs of steps.
+    norm : ``Normalize``, optional
+        Default :func:`symmetric_norm` of ``A`` (the panel's own largest ``|A|``).
+    lag_axis : bool
+        ``True``: the x axis is the lag :math:`t^* - t` in steps, symmetric-log (linear
+        below 1), :math:`t^*` on the right. ``False``: the step index ``0..w-1``, linear.
+    """
+    from matplotlib.patches import Rectangle
+
+    A = np.asarray(A, dtype=float)
+    if A.ndim != 2:
+        raise ValueError(f"attribution_map: A must be (n_in, w), got shape {A.shape}")
+    n_in, w = A.shape
+    norm = norm or symmetric_norm(A)
+    # cell of step column j: lag k = w-1-j spans [k, k+1] on the lag axis
+    edges = np.arange(w + 1)[::-1] if lag_axis else np.arange(w + 1) - 0.5
+    pos = (lambda j: w - 1 - j) if lag_axis else (lambda j: j - 0.5)
+    im = ax.pcolormesh(edges, np.arange(n_in + 1) - 0.5, A, cmap=ATTRIBUTION_CMAP, norm=norm,
+                       shading="flat", rasterized=True)
+    if x is not None:
+        xs = np.asarray(x)[-w:].T
+        if xs.shape != A.shape:
+            raise ValueError(f"attribution_map: x must end with {w} steps of {n_in} channels, got {np.shape(x)}")
+        ii, jj = np.nonzero(xs)
+        ax.scatter(pos(jj) + 0.5, ii, s=spike_size, c=SPIKE_COLOR, marker="|", linewidths=0.6, zorder=3)
+    if ground_truth is not None:
+        gt = np.asarray(ground_truth, dtype=bool)
+        if gt.shape != A.shape:
+            raise ValueError(f"attribution_map: ground_truth must have A's shape {A.shape}, got {gt.shape}")
+        for i in range(n_in):
+            d = np.diff(np.r_[0, gt[i].astype(int), 0])
+            for j0, j1 in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+                x0, x1 = (w - j1, w - j0) if lag_axis else (j0 - 0.5, j1 - 0.5)
+                ax.add_patch(Rectangle((x0, i - 0.45), x1 - x0, 0.9, fill=False, ec=GROUND_TRUTH_COLOR,
+                                       lw=1.2, zorder=4))
+    if lag_axis:
+        _lag_axis(ax, w)
+    else:
+        ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(n_in - 0.5, -0.5)
+    if channels is not None:
+        ax.set_yticks(range(n_in), list(channels))
+    if title:
+        ax.set_title(title)
+    return im
+
+
+def attribution_grid(maps: Mapping[tuple[str, str], np.ndarray], rows: Sequence[str], cols: Sequence[str], *,
+                     x: Mapping[str, np.ndarray] | None = None, ground_truth: Mapping[str, np.ndarray] | None = None,
+                     channels: Sequence[str] | None = None, row_label=str, col_label=str,
+                     panel_width: float = 2.3, panel_height: float = 0.9, lag_axis: bool = True):
+    """A grid of :func:`attribution_map` panels; returns the figure.
+
+    ``maps[(row, col)]`` is an ``(n_in, w)`` map (missing keys leave a blank panel); rows are
+    typically methods and columns models. ``x[col]`` and ``ground_truth[col]`` are the input
+    and ground truth of column ``col``. Each panel is normalised by its own largest ``|A|``
+    (one colour bar, ``A / max|A|``); the x axis is shared and labelled on the bottom row.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(panel_width * len(cols) + 0.9,
+                                                           panel_height * len(rows) + 0.9),
+                             squeeze=False, sharex=True, sharey=True, layout="constrained")
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            ax = axes[i, j]
+            if (r, c) not in maps:
+                ax.set_axis_off()
+                continue
+            attribution_map(ax, maps[(r, c)], None if x is None else x.get(c),
+                            None if ground_truth is None else ground_truth.get(c),
+                            channels=channels if j == 0 else None, lag_axis=lag_axis)
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(col_label(c), fontsize=9)
+            if j == 0:
+                ax.set_ylabel(row_label(r), fontsize=8, rotation=0, ha="right", va="center")
+    for ax in axes[-1]:
+        ax.set_xlabel("steps before $t^*$" if lag_axis else "step")
+    fig.colorbar(ScalarMappable(symmetric_norm(vmax=1), ATTRIBUTION_CMAP), ax=axes, shrink=0.5,
+                 label="A / max|A| (per panel)")
+    return fig
+
+
+def _marks(frame, col):
+    return np.zeros(len(frame), bool) if col is None else frame[col].to_numpy(bool)
+
+
+def interval_plot(df, value: str, low: str | None = None, high: str | None = None, *, method: str = "method",
+                  facet: str = "model", tied: str | None = None, null: str | None = None,
+                  xlabel: str | None = None, ncols: int = 3, panel_width: float = 3.0, reference=None):
+    """Dot-and-interval plot of methods × models; returns the figure.
+
+    One panel per value of ``facet`` (the models), methods on the y axis in the book's order,
+    a dot at ``value`` and a line from ``low`` to ``high`` (a confidence interval), coloured by
+    method. Significance marks, from boolean columns:
+
+    - ``tied``: the method is not significantly different from the best of its panel: a
+      hollow dot;
+    - ``null``: the method is not significantly better than the random baseline: a cross.
+
+    ``reference`` draws a vertical line (for example the random baseline's value).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    for col in (value, low, high, method, facet, tied, null):
+        if col is not None and col not in df.columns:
+            raise KeyError(f"interval_plot: no column {col!r} in the table (columns: {list(df.columns)})")
+    facets = list(dict.fromkeys(df[facet]))
+    methods = sort_methods(df[method])
+    nrows = -(-len(facets) // ncols)
+    ncols = min(ncols, len(facets))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_width * ncols + 1.2, 0.22 * len(methods) * nrows + 0.9),
+                             squeeze=False, sharey=True, layout="constrained")
+    for k, f in enumerate(facets):
+        ax = axes.flat[k]
+        g = df[df[facet] == f]
+        y = np.array([methods.index(m) for m in g[method]])
+        v = g[value].to_numpy(float)
+        cols = [method_color(m) for m in g[method]]
+        if low is not None and high is not None:
+            ax.hlines(y, g[low].to_numpy(float), g[high].to_numpy(float), colors=cols, lw=1.6)
+        hollow, cross = _marks(g, tied), _marks(g, null)
+        full = ~hollow & ~cross
+        ax.scatter(v[full], y[full], c=np.array(cols)[full] if full.any() else None, s=28, zorder=3)
+        if hollow.any():
+            ax.scatter(v[hollow & ~cross], y[hollow & ~cross], facecolors="white",
+                       edgecolors=np.array(cols)[hollow & ~cross], s=28, lw=1.4, zorder=3)
+        if cross.any():
+            ax.scatter(v[cross], y[cross], c=np.array(cols)[cross], marker="x", s=30, lw=1.4, zorder=3)
+        if reference is not None:
+            ax.axvline(reference, color="0.5", ls=":", lw=1)
+        ax.set_title(str(f), fontsize=9)
+        ax.grid(axis="x", color="0.9", lw=0.6)
+        ax.set_axisbelow(True)
+    for ax in axes.flat[len(facets):]:
+        ax.set_axis_off()
+    ax0 = axes[0, 0]
+    ax0.set_yticks(range(len(methods)), methods)
+    ax0.set_ylim(len(methods) - 0.5, -0.5)
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel or value)
+    handles = [Line2D([], [], marker="o", ls="", color="0.3", label="the best, or significantly below it")]
+    if tied is not None:
+        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", label="not different from the best"))
+    if null is not None:
+        handles.append(Line2D([], [], marker="x", ls="", color="0.3", label="not better than random"))
+    if len(handles) > 1:
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    return fig
+
+
+def curves_plot(df, x: str, y: str, *, method: str = "method", facet: str = "model", highlight=None,
+                low: str | None = None, high: str | None = None, xlabel: str | None = None,
+                ylabel: str | None = None, ncols: int = 3, panel_width: float = 3.0, panel_height: float = 2.2,
+                logy: bool = False):
+    """Curves (deletion, output-completeness, ...) as small multiples; returns the figure.
+
+    One panel per value of ``facet``; every method of ``df`` is drawn in its colour, thin and
+    faint, the ``highlight`` methods (a name or a list; default all) thick, with their
+    ``low``–``high`` band if given. One legend for the whole figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    for col in (x, y, method, facet, low, high):
+        if col is not None and col not in df.columns:
+            raise KeyError(f"curves_plot: no column {col!r} in the table (columns: {list(df.columns)})")
+    methods = sort_methods(df[method])
+    hl = set(methods if highlight is None else [highlight] if isinstance(highlight, str) else highlight)
+    for m in hl:
+        _check_method(m)
+    facets = list(dict.fromkeys(df[facet]))
+    nrows, ncols = -(-len(facets) // ncols), min(ncols, len(facets))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_width * ncols, panel_height * nrows + 0.8),
+                             squeeze=False, sharex=True, sharey=True, layout="constrained")
+    for k, f in enumerate(facets):
+        ax = axes.flat[k]
+        g = df[df[facet] == f]
+        for m in sorted(methods, key=lambda m: m in hl):  # highlighted on top
+            c = g[g[method] == m].sort_values(x)
+            if c.empty:
+                continue
+            on = m in hl
+            ax.plot(c[x], c[y], color=method_color(m), lw=2.0 if on else 0.9, alpha=1.0 if on else 0.6,
+                    zorder=3 if on else 2)
+            if on and low is not None and high is not None:
+                ax.fill_between(c[x], c[low], c[high], color=method_color(m), alpha=0.2, lw=0)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(str(f), fontsize=9)
+    for ax in axes.flat[len(facets):]:
+        ax.set_axis_off()
+    for ax in axes[-1]:
+        ax.set_xlabel(xlabel or x)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel or y)
+    handles = [Line2D([], [], color=method_color(m), lw=2.0 if m in hl else 0.9, alpha=1.0 if m in hl else 0.6,
+                      label=m) for m in methods]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(methods), 5), fontsize=8, frameon=False)
+    return fig
+
+
+def mean_ranks(df, value: str, *, method: str = "method", block: str = "model", higher_is_better: bool = True):
+    """Mean rank of each method over the blocks (models, seeds); rank 1 is the best, ties averaged.
+
+    Returns a ``pandas.Series`` sorted best first and the number of blocks ``N`` (only blocks
+    in which every method has a value count).
+    """
+    wide = df.pivot_table(index=block, columns=method, values=value, aggfunc="mean").dropna()
+    if wide.empty:
+        raise ValueError(f"mean_ranks: no {block} has a {value!r} for every method")
+    ranks = wide.rank(axis=1, ascending=not higher_is_better, method="average")
+    return ranks.mean().sort_values(), len(wide)
+
+
+def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi critical difference of mean ranks for ``k`` methods over ``n`` blocks (Demšar 2006):
+    :math:`q_\\alpha \\sqrt{k(k+1)/(6n)}` with :math:`q_\\alpha` the studentised range quantile / √2."""
+    from scipy.stats import studentized_range
+
+    if k < 2 or n < 1:
+        raise ValueError(f"critical_difference: need k >= 2 methods and n >= 1 blocks, got k={k}, n={n}")
+    q = studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n)))
+
+
+def rank_plot(df, value: str, *, method: str = "method", block: str = "model", higher_is_better: bool = True,
+              alpha: float = 0.05, width: float = 6.5):
+    """Mean ranks of the methods (dots in their colours, best on the left) with the Nemenyi
+    critical difference as a bar and thick lines joining methods closer than it; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    ranks, n = mean_ranks(df, value, method=method, block=block, higher_is_better=higher_is_better)
+    k = len(ranks)
+    cd = critical_difference(k, n, alpha)
+    fig, ax = plt.subplots(figsize=(width, 0.28 * k + 1.1), layout="constrained")
+    order = list(ranks.index)
+    for i, m in enumerate(order):
+        ax.plot([ranks[m]], [i], "o", color=method_color(m), ms=7, zorder=3)
+        ax.annotate(f"{m} ({ranks[m]:.2f})", (ranks[m], i), xytext=(7, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    # groups: maximal runs whose mean ranks lie within cd of each other
+    spans = []
+    for i in range(k):
+        j = max(jj for jj in range(i, k) if ranks.iloc[jj] - ranks.iloc[i] <= cd)
+        if j > i and not any(a <= i and j <= b for a, b in spans):
+            spans.append((i, j))
+    for a, b in spans:
+        ax.add_patch(plt.Rectangle((ranks.iloc[a] - 0.08, a - 0.3), ranks.iloc[b] - ranks.iloc[a] + 0.16,
+                                   b - a + 0.6, color="0.85", zorder=1, lw=0))
+    ax.errorbar([1 + cd / 2], [-1], xerr=[cd / 2], color="k", capsize=3)
+    ax.text(1 + cd / 2, -1.35, f"CD = {cd:.2f} (Nemenyi, α = {alpha}, N = {n})", ha="center", va="bottom", fontsize=8)
+    ax.set_yticks([])
+    ax.set_ylim(k - 0.4, -1.9)
+    ax.set_xlim(0.5, k + 0.5 + 0.25 * k)
+    ax.set_xlabel("mean rank (1 = best)")
+    for s in ("left", "right", "top"):
+        ax.spines[s].set_visible(False)
+    return fig
