@@ -400,7 +400,7 @@ def test_cache_version_and_corrupt_cache(tmp_path, monkeypatch):
     root = make_home(tmp_path / "home")
     assert not load_subject("A", root=root, verify=False).cached
     assert load_subject("A", root=root, verify=False).cached
-    monkeypatch.setattr(adl, "CACHE_VERSION", adl.CACHE_VERSION + 1)
+    monkeypatch.setattr(adl.subject, "CACHE_VERSION", adl.CACHE_VERSION + 1)  # where load_subject reads it
     assert not load_subject("A", root=root, verify=False).cached
     assert load_subject("A", root=root, verify=False).cached
     cache_path("A").write_bytes(b"not a zip file")
@@ -423,3 +423,17 @@ def test_timestamps_use_naive_arithmetic():
     s = Subject("A", np.ones((3, 14), np.float32), np.full(3, OTHER), t("2011-10-30 01:59:59"), [], {})
     assert s.end == t("2011-10-30 01:59:59") + timedelta(seconds=2)
     assert str(s.timestamps()[-1]) == "2011-10-30T02:00:01"
+
+
+def test_issue_table_counts_the_report_by_rule():
+    entry = adl.ReportEntry("B", "OrdonezB_ADLs.txt", 7, adl.ISSUE_OVERLAP, "cut", "x", "y")
+    table = adl.issue_table([entry, entry])
+    assert list(table.index) == list(adl.ISSUES) and list(table.columns) == ["rule", "A", "B", "total"]
+    assert table.loc[adl.ISSUE_OVERLAP, "B"] == 2 and table.loc[adl.ISSUE_OVERLAP, "total"] == 2
+    assert table["total"].sum() == 2 and table.loc[adl.ISSUE_REVERSED, "rule"] == adl.ISSUES[adl.ISSUE_REVERSED]
+
+
+def test_runs_are_the_events_of_a_channel():
+    starts, lengths = adl.runs(np.array([1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool))
+    assert starts.tolist() == [0, 4, 6] and lengths.tolist() == [2, 1, 3]
+    assert [a.size for a in adl.runs(np.zeros(4, dtype=bool))] == [0, 0]

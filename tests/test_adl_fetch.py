@@ -18,7 +18,7 @@ import pytest
 
 import spikeflux
 from spikeflux.config import ADL_ENV, DERIVED_ENV
-from spikeflux.data import uci
+from spikeflux.data import uci  # the old name of spikeflux.data.adl.fetch: the same module
 from spikeflux.data.adl import (
     RAW_FILES,
     SHA256,
@@ -298,3 +298,9 @@ def test_cli_as_module_without_traceback(tmp_path):
         [*fetch, "--source", str(shared())], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.returncode == 0 and str(tmp_path / "raw") in done.stdout
+
+
+def test_uci_is_an_alias_of_the_fetch_module():
+    from spikeflux.data import adl
+
+    assert uci is adl.fetch and uci.fetch_adl is fetch_adl

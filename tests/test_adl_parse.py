@@ -291,3 +291,14 @@ def test_real_files_parse_with_the_counts_of_source_md():
     assert max(r.end for r in a_labels) == t("2011-12-11 21:41:48")
     assert a_labels[72 - 3] == LabelRow(72, t("2011-12-01 19:28:51"), t("2011-12-01 16:29:59"), "Toileting")
     assert a_sensors[31 - 3].start == a_sensors[31 - 3].end == t("2011-11-28 16:10:05")
+
+
+def test_one_parser_for_both_kinds_from_their_column_tables(tmp_path):
+    from spikeflux.data.adl import LABELS, SENSORS, parse
+
+    assert LABELS.headers == ("Start time", "End time", "Activity") and LABELS.row is LabelRow
+    assert SENSORS.fields == ("start", "end", "location", "type", "place") and SENSORS.row is SensorRow
+    path = write(tmp_path / "a.txt", [HEAD_ADL, DASH_ADL, "2011-11-28 02:27:59\t2011-11-28 10:18:11\tSleeping"])
+    assert parse(path, LABELS) == parse_adls(path)
+    with pytest.raises(ADLFormatError, match="line 1: unexpected header line"):
+        parse(path, SENSORS)  # a label file read as a sensor file
