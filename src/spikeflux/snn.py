@@ -43,6 +43,18 @@ RESETS = ("zero", "subtract")
 READOUTS = ("spiking", "leaky")
 
 
+def decays(dt: float, tau_syn: float, tau_mem: float) -> tuple[float, float]:
+    r"""The decays per step of the LIF equations: :math:`\alpha = e^{-\Delta t/\tau_{syn}}` (synaptic
+    current) and :math:`\beta = e^{-\Delta t/\tau_{mem}}` (membrane), as ``(alpha, beta)``.
+
+    The time step and time constants enter :class:`LIFNetwork` only through these two numbers.
+    """
+    for name, value in (("dt", dt), ("tau_syn", tau_syn), ("tau_mem", tau_mem)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    return math.exp(-dt / tau_syn), math.exp(-dt / tau_mem)
+
+
 class SurrogateSpike(torch.autograd.Function):
     r"""Heaviside step :math:`H(v)` forward, fast-sigmoid surrogate backward.
 
@@ -174,9 +186,7 @@ class LIFNetwork(nn.Module):
             raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
         if readout not in READOUTS:
             raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
-        for name, value in (("dt", dt), ("tau_syn", tau_syn), ("tau_mem", tau_mem)):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value}")
+        alpha, beta = decays(dt, tau_syn, tau_mem)  # checks that all three are positive
         self.config = dict(
             sizes=sizes, dt=float(dt), tau_syn=float(tau_syn), tau_mem=float(tau_mem),
             threshold=float(threshold), reset=reset, readout=readout, recurrent=bool(recurrent),
@@ -184,8 +194,7 @@ class LIFNetwork(nn.Module):
             surrogate_scale=float(surrogate_scale), weight_scale=float(weight_scale),
         )
         self.sizes = sizes
-        self.alpha = math.exp(-dt / tau_syn)  # synaptic decay per step
-        self.beta = math.exp(-dt / tau_mem)  # membrane leak per step
+        self.alpha, self.beta = alpha, beta  # synaptic decay and membrane leak per step
         self.threshold = float(threshold)
         self.reset = reset
         self.readout = readout
