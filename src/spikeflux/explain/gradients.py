@@ -1,4 +1,4 @@
-r"""Gradient baselines through Captum: integrated gradients, saliency, input x gradient, DeepLIFT.
+r"""Gradient baselines through Captum: integrated gradients, saliency, input x gradient.
 
 Every method explains the per-step logit
 
@@ -32,15 +32,13 @@ with the baseline :math:`\bar x` = no spikes in the window (prefix unchanged), a
 a differentiable :math:`f`, which the spiking network is not (the surrogate gradient is
 not the derivative of the step function), so it need not close.
 
-What ``deeplift`` is here. Captum's :class:`~captum.attr.DeepLift` replaces gradients by
+Why Captum's DeepLIFT is not here. Captum's :class:`~captum.attr.DeepLift` replaces gradients by
 "rescale" multipliers only at ``nn.Module`` non-linearities it knows (``nn.ReLU``,
-``nn.Sigmoid``, ``nn.Tanh``, ``nn.Softmax``, max-pooling, ...) by hooking them.
-:class:`~spikeflux.snn.LIFNetwork` has none: its spike is a custom autograd function and
-its reset gate an element-wise product, so no hook is attached, the multipliers are the
-plain (surrogate) gradients at the input and Captum returns
-:math:`(x - \bar x) \odot \nabla f(x) = x \odot \nabla f(x)`, i.e. exactly
-``input-x-gradient`` (the tests check this). It is kept under its name so that
-comparisons with the literature can say so; it is not a rescale rule through spikes.
+``nn.Sigmoid``, ...) by hooking them. :class:`~spikeflux.snn.LIFNetwork` has none (its spike
+is a custom autograd function, its reset gate an element-wise product), so Captum's
+DeepLift returns :math:`(x - \bar x) \odot \nabla f(x)`, exactly ``input-x-gradient``. The
+method ``deeplift`` is DeepLIFT as difference transport on the unrolled graph instead
+(:mod:`spikeflux.explain.deeplift`).
 """
 
 from __future__ import annotations
@@ -53,7 +51,7 @@ from tqdm import TqdmWarning
 
 with warnings.catch_warnings():  # Captum imports tqdm.auto, which warns in a kernel without ipywidgets
     warnings.simplefilter("ignore", TqdmWarning)
-    from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
+    from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
 from .registry import Attribution, Request, register_method
 from ..snn import LIFNetwork, SNNOutput, SNNState
@@ -306,25 +304,3 @@ def input_x_gradient(net: LIFNetwork, x: Tensor, request: Request, **options) ->
         return InputXGradient(model).attribute(inp, target=target, additional_forward_args=state)
 
     return _explain(net, x, request, attribute, opts["batch_size"])
-
-
-@register_method("deeplift", family="gradient",
-                 description="Captum DeepLift; on LIFNetwork identical to input x gradient (no hookable non-linearity)")
-def deeplift(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
-    r"""Captum's DeepLIFT from the zero-spike window.
-
-    On :class:`~spikeflux.snn.LIFNetwork` this equals :func:`input_x_gradient`: Captum
-    rescales only at ``nn.Module`` non-linearities it knows, and the spike function is a
-    custom autograd function (see the module docstring). Option ``batch_size``.
-    """
-    opts = _options("deeplift", options, {"batch_size": None})
-
-    def attribute(model, inp, target, state):
-        with warnings.catch_warnings():  # Captum always announces its (here unused) hooks
-            warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-            return DeepLift(model).attribute(inp, baselines=torch.zeros_like(inp), target=target,
-                                             additional_forward_args=state)
-
-    out = _explain(net, x, request, attribute, opts["batch_size"], rows_factor=2)
-    out.info.update(note="equals input-x-gradient: no Captum-supported non-linearity in LIFNetwork")
-    return out
