@@ -50,8 +50,10 @@ browser-test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py
 
+# Also the execution cache (python -m spikeflux.pipeline reuses a notebook whose code and inputs
+# did not change): after `make clean` every notebook runs again.
 clean:
-	rm -rf book/_build book/notebooks
+	rm -rf book/_build book/notebooks "$${SPIKEFLUX_DERIVED_DIR:-data/derived}/notebook-cache"
 
 clean-all: clean
 	rm -rf data/derived data/raw $(VENV)
