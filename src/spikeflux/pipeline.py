@@ -9,6 +9,13 @@ in ``book/notebooks/`` for inspection. ``<derived>/timings.csv`` is rewritten af
 notebook with the wall times of this run so far (so a late chapter, the reproducibility
 appendix, can read those of the chapters before it); a summary is printed at the end.
 
+A notebook whose code did not change is not executed again (:func:`reuse`, on
+jupyter-cache, cache in ``<derived>/notebook-cache``): the key covers its code cells, the
+parameters, the package modules it imports, the library versions and the cache keys of the
+notebooks it needs; a prose edit merges the new text with the cached outputs. ``--no-cache``
+executes everything; ``make clean`` removes the cache. The summary says which notebooks ran
+and which were reused.
+
 Usage::
 
     python -m spikeflux.pipeline --profile quick            # every notebook
