@@ -24,8 +24,15 @@ METHODS = {  # method, options -> reference keywords
     "lrp-0": lambda o: dict(rule="epsilon", eps=0.0),
     "lrp-epsilon": lambda o: dict(rule="epsilon", eps=o["epsilon"]),
     "lrp-zplus": lambda o: dict(rule="alphabeta", alpha=1.0, beta=0.0),
-    "lrp-alphabeta": lambda o: dict(rule="alphabeta", alpha=o["alpha"], beta=o["beta"]),
+    "lrp-alphabeta": lambda o: dict(rule="alphabeta", alpha=o["alpha"], beta=o["beta"],
+                                    empty_side=o.get("empty_side", "skip")),
 }
+
+
+def ref_options(opts):
+    """The reference's keywords for the options of a case (rule parameters aside)."""
+    return dict(policy=opts.get("threshold_policy", "pass"), init=opts.get("init", "logit"),
+                threshold_path=opts.get("threshold_path", False))
 
 
 @st.composite
@@ -49,6 +56,9 @@ def cases(draw, max_T=9):
     if method == "lrp-alphabeta":
         opts["alpha"] = draw(st.sampled_from([1.0, 2.0, 3.0]))
         opts["beta"] = opts["alpha"] - 1.0
+        opts["empty_side"] = draw(st.sampled_from(["skip", "fallback"]))
+    if net["adaptation"] is not None:
+        opts["threshold_path"] = draw(st.booleans())
     return dict(sizes=sizes, T=T, t=t, window=draw(st.integers(1, t + 1)), net=net, method=method, opts=opts,
                 target=draw(st.integers(0, sizes[-1] - 1)), x_seed=draw(st.integers(0, 2**31)),
                 p=draw(st.sampled_from([0.3, 0.7])))
@@ -89,8 +99,8 @@ def assert_conserves(ledger, tol):
 def test_engine_equals_reference(case):
     """Attribution, sinks by cause and every per-slice aggregate, value for value (float64)."""
     e, net, x = run(case)
-    ref = reference(net, x, case["t"], case["target"], case["window"], policy=case["opts"]["threshold_policy"],
-                    init=case["opts"]["init"], **METHODS[case["method"]](case["opts"]))
+    ref = reference(net, x, case["t"], case["target"], case["window"], **ref_options(case["opts"]),
+                    **METHODS[case["method"]](case["opts"]))
     L = e.ledger
     tol = dict(rtol=0, atol=1e-10 * (float(L.relevance_mass) + 1e-300))
     np.testing.assert_allclose(float(L.relevance_init), ref["r_init"], rtol=1e-13)
@@ -103,7 +113,27 @@ def test_engine_equals_reference(case):
         np.testing.assert_allclose(value.numpy(), ref["sink_slices_by_cause"].get(cause, 0.0), **tol)
     mass = sum(abs(v) for n, v in ref["R"].items() if n[2] >= case["t"] - case["window"] + 1)
     np.testing.assert_allclose(float(L.relevance_mass), mass, rtol=1e-9, atol=1e-12)
+    assert_signed(L, ref, tol)
     assert_conserves(L, 1e-12)
+
+
+def assert_signed(L, ref, tol):
+    """The signed per-slice channels equal the reference's, edge by edge, and add up to the net ones."""
+    for name in ("flux_pos", "flux_neg", "absorbed_pos", "absorbed_neg", "sink_slices_pos", "sink_slices_neg", "mass"):
+        np.testing.assert_allclose(getattr(L, name).numpy(), ref[name], err_msg=name, **tol)
+    atol = 1e-13 * (float(L.relevance_mass) + 1e-300)
+    np.testing.assert_allclose((L.flux_pos + L.flux_neg).numpy(), L.flux.numpy(), rtol=0, atol=atol)
+    np.testing.assert_allclose((L.absorbed_pos + L.absorbed_neg).numpy(), L.absorption.numpy(), rtol=0, atol=atol)
+    np.testing.assert_allclose((L.sink_slices_pos + L.sink_slices_neg).numpy(), L.sink_slices.numpy(), rtol=0,
+                               atol=atol)
+    for cause in L.sinks:
+        np.testing.assert_allclose(float(L.sinks_pos[cause] + L.sinks_neg[cause]), float(L.sinks[cause]), rtol=0,
+                                   atol=atol)
+    assert bool((L.flux_pos >= 0).all()) and bool((L.flux_neg <= 0).all()) and bool((L.mass >= 0).all())
+    # the positive channel's mismatch is the sign exchange, the negative one's its opposite (net balance)
+    phi_next = torch.cat([L.flux_neg[1:], L.init_neg[None]])
+    np.testing.assert_allclose((phi_next - L.flux_neg - L.absorbed_neg - L.sink_slices_neg).numpy(),
+                               -L.sign_exchange.numpy(), rtol=0, atol=10 * atol)
 
 
 @given(cases(max_T=30), st.sampled_from([torch.float64, torch.float32]))

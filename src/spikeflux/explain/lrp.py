@@ -13,7 +13,11 @@ books every sink. Options (all methods):
 ``node_residuals`` : bool
     also put every node's local residual in ``ledger.node_residuals``;
 ``node_relevance`` : bool
-    also put every node's relevance :math:`R_n` in ``ledger.node_relevance``.
+    also put every node's relevance :math:`R_n` in ``ledger.node_relevance``;
+``threshold_path`` : bool
+    ALIF models: ``True`` makes the adaptive threshold :math:`b^l[t] = \rho b^l[t-1] + \gamma S^l[t]`
+    a node of the graph, so that relevance reaches the neuron's own past spikes through it
+    (:func:`spikeflux.transport.rules.threshold_path`); ``False`` (default) holds it as a gate.
 
 For a batch of sequences (``explain(net, X, t)`` with ``X`` of shape ``(B, T, n_in)``) the
 recorded pass has one row per sequence and the transport reads one graph column per row:
@@ -24,7 +28,10 @@ recorded pass of :func:`explain`, about 2 GiB peak for 2000 float64 sequences of
 of the ADL-sized network).
 
 ``lrp-epsilon`` takes ``epsilon`` (default 1e-6; ``lrp-0`` is ε = 0), ``lrp-alphabeta``
-takes ``alpha``, ``beta`` (default 2, 1; :math:`\alpha - \beta = 1`). An unknown option or a
+takes ``alpha``, ``beta`` (default 2, 1; written :math:`a - b = 1` in formulas, not to clash with the
+decays :math:`\alpha, \beta` of the model) and ``empty_side`` (``"skip"``, default, the literature's
+convention: a one-signed node passes :math:`a R`, resp. :math:`-b R`, and books the rest; ``"fallback"``:
+it passes all of :math:`R` through its non-empty side, see :class:`~spikeflux.transport.AlphaBeta`). An unknown option or a
 bad value raises ``ValueError`` naming it. For a single explained step (an int ``t``) the ledger
 fields are 0-d tensors (no target axis). Zero denominators are booked, never NaN; relevance
 that overflows (``lrp-alphabeta`` with α > 1 over long windows, see
@@ -36,7 +43,8 @@ from __future__ import annotations
 from ..transport import AlphaBeta, Epsilon, ZPlus, transport
 from .registry import Attribution, register_method
 
-COMMON = {"threshold_policy": "pass", "init": "logit", "node_residuals": False, "node_relevance": False}
+COMMON = {"threshold_policy": "pass", "init": "logit", "node_residuals": False, "node_relevance": False,
+          "threshold_path": False}
 
 
 def _options(method: str, options: dict, own: dict) -> dict:
@@ -56,9 +64,11 @@ def _run(net, x, request, rule, opts: dict) -> Attribution:
     attribution, ledger = transport(
         net, request.forward.record, request.t, request.target, request.window, rule,
         threshold_policy=opts["threshold_policy"], init=opts["init"], node_residuals=opts["node_residuals"],
-        node_relevance=bool(opts["node_relevance"]), readout=request.readout,
+        node_relevance=bool(opts["node_relevance"]), readout=request.readout, threshold_path=opts["threshold_path"],
     )
     info = {"rule": rule.name, **rule.params, "threshold_policy": opts["threshold_policy"], "init": opts["init"]}
+    if opts["threshold_path"]:
+        info["threshold_path"] = True
     return Attribution(attribution, ledger.squeeze() if request.single else ledger, info)
 
 
@@ -87,5 +97,5 @@ def lrp_zplus(net, x, request, **options) -> Attribution:
 @register_method("lrp-alphabeta", family="lrp",
                  description="LRP-αβ transport (α - β = 1): positive and negative contributions normalised apart")
 def lrp_alphabeta(net, x, request, **options) -> Attribution:
-    opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0})
-    return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"]), opts)
+    opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0, "empty_side": "skip"})
+    return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"], opts["empty_side"]), opts)

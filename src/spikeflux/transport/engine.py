@@ -43,7 +43,7 @@ from torch import Tensor
 from ..snn import LIFNetwork, Record
 from . import ledger as _ledger
 from .graph import LayerGraph, decompose, split
-from .rules import NodeFlux, Rule, get_policy, get_rule
+from .rules import NodeFlux, Rule, get_policy, get_rule, threshold_path
 
 INITS = ("logit", "probability", "one")
 
@@ -51,29 +51,41 @@ INITS = ("logit", "probability", "one")
 @dataclass
 class LayerFlux:
     """The coefficients of one layer: :class:`NodeFlux` of ``U`` (edges leak, integration[, reset]),
-    of ``I`` (edge decay, matrix edges), and the threshold policy's pass share ``g`` / sink ``s``
-    (``None`` = 1, resp. 0)."""
+    of ``I`` (edge decay, matrix edges), and of the spike nodes: the share ``passed`` :math:`g` of
+    :math:`R(S[t])` sent to :math:`U[t-1]` (``None`` = 1) and ``spike_sinks`` (cause -> coefficient).
+    With the ALIF threshold as a path (:func:`.rules.threshold_path`) also ``to_b``, the share sent
+    to :math:`b[t-1]`, and ``B``, the :class:`NodeFlux` of the :math:`b` nodes (edges decay, spike)."""
 
     U: NodeFlux
     I: NodeFlux
     passed: Tensor | None
-    threshold_sink: Tensor | None
+    spike_sinks: dict
+    spike_zero: Tensor | None = None
+    to_b: Tensor | None = None
+    B: NodeFlux | None = None
 
 
 @dataclass
 class Relevance:
-    """What one layer's sweep leaves: :math:`R(U), R(I), R(S)`, ``(Ts, K, n)`` (``S`` may be ``None`` = 0)."""
+    """What one layer's sweep leaves: :math:`R(U), R(I), R(S)`, ``(Ts, K, n)`` (``S`` may be ``None`` = 0),
+    and :math:`R(b)` when the ALIF threshold is a path (else ``None``)."""
 
     U: Tensor
     I: Tensor
     S: Tensor | None
+    B: Tensor | None = None
 
 
 def layer_flux(graph: LayerGraph, rule: Rule, policy) -> LayerFlux:
-    """Apply ``rule`` to the ``U`` and ``I`` nodes and ``policy`` to the ``S`` nodes of one layer."""
+    """Apply ``rule`` to the ``U``, ``I`` (and ``b``) nodes and ``policy`` to the ``S`` nodes of one layer."""
     u_edges = [graph.leak, graph.integration] + ([graph.reset] if graph.reset is not None else [])
+    U, I = rule.node(u_edges), rule.node([graph.decay], graph.matrix)
+    if graph.adaptation is not None:  # the ALIF threshold as a path: S[t] is a rule node over U[t-1], b[t-1]
+        S = threshold_path(rule, policy, graph)
+        B = rule.node([graph.adaptation.decay, graph.adaptation.spike])
+        return LayerFlux(U, I, S.edges[0], S.sinks, S.zero, S.edges[1], B)
     passed, sink = policy.node(graph) if graph.spiking else (None, None)
-    return LayerFlux(rule.node(u_edges), rule.node([graph.decay], graph.matrix), passed, sink)
+    return LayerFlux(U, I, passed, {} if sink is None else {"threshold": sink})
 
 
 def spread(rp: Tensor, rn: Tensor | None, source: Tensor, weight: Tensor, shared: bool) -> tuple[Tensor, Tensor]:
@@ -111,7 +123,8 @@ def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, c
     c_reset = flux.U.edges[2].unbind(0) if graph.reset is not None else None
     c_dec = flux.I.edges[0].unbind(0)
     V = graph.recurrent
-    in_loop = c_reset is not None or V is not None  # R(S[t]) needs R(U[t]) or R(I[t]) of the same step
+    path = flux.B is not None  # ALIF threshold as a path: R(S[t]) also receives from b[t]
+    in_loop = c_reset is not None or V is not None or path  # R(S[t]) needs R(U[t]), R(I[t]) or R(b[t]) of step t
     g = flux.passed.unbind(0) if (in_loop and flux.passed is not None) else None
     if in_loop:
         up_t = up.unbind(0) if up is not None else None
@@ -119,9 +132,11 @@ def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, c
     else:  # R(S) is known for every step: its share g R(S) to U[t-1], all steps at once
         thr = None if up is None else (up if flux.passed is None else up * flux.passed)
         thr_t = thr.unbind(0) if thr is not None else None
+    if path:  # R(b[t]) -> b[t-1] (decay), -> S[t] (own spike); R(S[t]) -> b[t-1]
+        b_dec, b_spk, to_b = (c.unbind(0) for c in (flux.B.edges[0], flux.B.edges[1], flux.to_b))
     zeros = graph.leak.new_zeros(K, n)
-    carry_U, carry_I = zeros, zeros  # R(U[t]), R(I[t]) received from slice t+1
-    out_U, out_I, out_S = [], [], []
+    carry_U, carry_I, carry_B = zeros, zeros, zeros  # R(U[t]), R(I[t]), R(b[t]) received from slice t+1
+    out_U, out_I, out_S, out_B = [], [], [], []
     for t in range(Ts - 1, -1, -1):
         RU = carry_U + inject[t] if t in inject else carry_U
         RI = torch.addcmul(carry_I, c_int[t], RU)  # + F(U[t] -> I[t])
@@ -131,18 +146,23 @@ def sweep(graph: LayerGraph, flux: LayerFlux, up: Tensor | None, inject: dict, c
                 RS = torch.addcmul(RS, c_reset[t], RU)  # + F(U[t] -> S[t]), reset edge
             if rec is not None:
                 RS = RS + rec(t, RI)  # + F(I[t] -> S[t]), recurrent edges
+            if path:
+                RB = carry_B
+                RS = torch.addcmul(RS, b_spk[t], RB)  # + F(b[t] -> S[t]), the neuron's own spike
+                carry_B = torch.addcmul(b_dec[t] * RB, to_b[t], RS)  # F(b[t] -> b[t-1]) + F(S[t] -> b[t-1])
+                out_B.append(RB)
             out_S.append(RS)
             to_prev = RS if g is None else RS * g[t]  # F(S[t] -> U[t-1])
         else:
             to_prev = thr_t[t] if thr_t is not None else None
         carry_U = torch.addcmul(to_prev, c_leak[t], RU) if to_prev is not None else c_leak[t] * RU
         carry_I = c_dec[t] * RI  # F(I[t] -> I[t-1])
-        if t in cut:  # targets whose window starts at t: U[t-1], I[t-1] are boundary nodes
-            carry_U, carry_I = carry_U * cut[t], carry_I * cut[t]
+        if t in cut:  # targets whose window starts at t: U[t-1], I[t-1] (b[t-1]) are boundary nodes
+            carry_U, carry_I, carry_B = carry_U * cut[t], carry_I * cut[t], carry_B * cut[t]
         out_U.append(RU)
         out_I.append(RI)
     stack = lambda xs: torch.stack(xs[::-1])  # noqa: E731
-    return Relevance(stack(out_U), stack(out_I), stack(out_S) if in_loop else up)
+    return Relevance(stack(out_U), stack(out_I), stack(out_S) if in_loop else up, stack(out_B) if path else None)
 
 
 def _recurrent_step(graph: LayerGraph, node: NodeFlux):
@@ -167,36 +187,72 @@ def slice_sum(R: Tensor, coef: Tensor | None) -> Tensor:
     return torch.linalg.vecdot(R, coef)  # one graph column per target
 
 
+def signed_sum(R: Tensor, coef: Tensor | None) -> tuple[Tensor, Tensor]:
+    r""":math:`\sum_j (c_j[t] R_j[t])^+` and :math:`\sum_j (c_j[t] R_j[t])^-` per slice and target, ``(Ts, K)`` each.
+
+    The sign is that of the relevance an edge (or a sink) carries, edge by edge, so the two
+    channels add to :func:`slice_sum` and neither hides cancellation inside a slice.
+    """
+    v = R if coef is None else R * coef
+    return v.clamp(min=0).sum(-1), v.clamp(max=0).sum(-1)
+
+
 class Book:
-    """Per-slice accumulators over the span, ``(Ts, K)``: flux :math:`\\Phi`, sinks by cause, zero counts."""
+    r"""Per-slice accumulators over the span, ``(Ts, K)``: flux :math:`\Phi` (net and by sign), sinks by cause
+    (net and by sign), zero-denominator counts and the mass :math:`\sum_{n \in t} |R_n|` of every slice."""
 
     def __init__(self, Ts: int, K: int, like: Tensor):
-        self.flux = like.new_zeros(Ts, K)
+        new = lambda: like.new_zeros(Ts, K)  # noqa: E731
+        self.flux, self.flux_pos, self.flux_neg, self.zero, self.mass = new(), new(), new(), new(), new()
         self.sinks: dict[str, Tensor] = {}
-        self.zero = like.new_zeros(Ts, K)
-        self.mass = like.new_zeros(K)  # Σ_n |R_n|, the scale of round-off
+        self.sinks_pos: dict[str, Tensor] = {}
+        self.sinks_neg: dict[str, Tensor] = {}
 
     def add_mass(self, R: Tensor | None):
+        r"""Add :math:`\sum_n |R_n|` of ``R`` ``(Ts, K, n)`` to every slice."""
         if R is not None:
-            self.mass += torch.linalg.vector_norm(R, 1, dim=(0, 2))
+            self.mass += torch.linalg.vector_norm(R, 1, dim=2)
 
-    def sink(self, cause: str, value: Tensor):
-        self.sinks[cause] = self.sinks.get(cause, 0) + value
+    def crossing(self, R: Tensor, coef: Tensor | None):
+        """Book the flux :math:`c R` of one kind of edge from slice :math:`t` to :math:`t-1`."""
+        self.flux += slice_sum(R, coef)
+        pos, neg = signed_sum(R, coef)
+        self.flux_pos += pos
+        self.flux_neg += neg
+
+    def sink(self, cause: str, R: Tensor, coef: Tensor):
+        """Book the sink :math:`s R` of one kind of node under ``cause``, net and by sign."""
+        self.sinks[cause] = self.sinks.get(cause, 0) + slice_sum(R, coef)
+        pos, neg = signed_sum(R, coef)
+        self.sinks_pos[cause] = self.sinks_pos.get(cause, 0) + pos
+        self.sinks_neg[cause] = self.sinks_neg.get(cause, 0) + neg
+
+    def node(self, node: NodeFlux, R: Tensor):
+        """Book the sinks of one kind of node and count its zero denominators that carried relevance."""
+        for cause, coef in node.sinks.items():
+            self.sink(cause, R, coef)
+        if node.zero is not None:
+            self.zero += slice_sum((R != 0).to(R.dtype), node.zero.to(R.dtype))
 
     def layer(self, R: Relevance, f: LayerFlux):
-        """Book one layer: crossing flux (leak, decay, spike edges), the sinks of its nodes, their mass."""
-        for Rn in (R.U, R.I, R.S):
+        """Book one layer: crossing flux (leak, decay, spike edges, and the b edges of an ALIF path),
+        the sinks of its nodes, their mass."""
+        for Rn in (R.U, R.I, R.S, R.B):
             self.add_mass(Rn)
-        self.flux += slice_sum(R.U, f.U.edges[0]) + slice_sum(R.I, f.I.edges[0])
+        self.crossing(R.U, f.U.edges[0])
+        self.crossing(R.I, f.I.edges[0])
         if R.S is not None:
-            self.flux += slice_sum(R.S, f.passed)
-            if f.threshold_sink is not None:
-                self.sink("threshold", slice_sum(R.S, f.threshold_sink))
-        for node, Rn in ((f.U, R.U), (f.I, R.I)):
-            for cause, coef in node.sinks.items():
-                self.sink(cause, slice_sum(Rn, coef))
-            if node.zero is not None:
-                self.zero += slice_sum((Rn != 0).to(Rn.dtype), node.zero.to(Rn.dtype))
+            self.crossing(R.S, f.passed)
+            for cause, coef in f.spike_sinks.items():
+                self.sink(cause, R.S, coef)
+            if f.spike_zero is not None:
+                self.zero += slice_sum((R.S != 0).to(R.S.dtype), f.spike_zero.to(R.S.dtype))
+        if R.B is not None:
+            self.crossing(R.B, f.B.edges[0])  # b[t] -> b[t-1]
+            self.crossing(R.S, f.to_b)  # S[t] -> b[t-1]
+            self.node(f.B, R.B)
+        self.node(f.U, R.U)
+        self.node(f.I, R.I)
 
 
 def local_residuals(R: Relevance, f: LayerFlux, graph: LayerGraph) -> dict[str, Tensor]:
@@ -207,8 +263,11 @@ def local_residuals(R: Relevance, f: LayerFlux, graph: LayerGraph) -> dict[str, 
     out = {"U": R.U * rest(f.U), "I": R.I * rest(f.I, f.I.matrix_share(graph.matrix))}
     if R.S is not None:
         g = 1.0 if f.passed is None else f.passed
-        s = 0.0 if f.threshold_sink is None else f.threshold_sink
-        out["S"] = R.S * (1.0 - g - s)
+        gb = 0.0 if f.to_b is None else f.to_b
+        s = sum(f.spike_sinks.values(), 0.0)
+        out["S"] = R.S * (1.0 - g - gb - s)
+    if R.B is not None:
+        out["B"] = R.B * rest(f.B)
     return out
 
 
@@ -282,6 +341,7 @@ def transport(
     node_residuals: bool = False,
     node_relevance: bool = False,
     readout: Tensor | None = None,
+    threshold_path: bool = False,
     **rule_params,
 ) -> tuple[Tensor, _ledger.Ledger]:
     r"""Explain ``K`` targets, of one recorded sequence or of ``K`` recorded sequences, in one sweep.
@@ -306,6 +366,10 @@ def transport(
         ``(K, n_out)`` weights :math:`w` of a contrast: the explained quantity is
         :math:`\sum_j w_j U^L_j[t^*]`, injected as :math:`w_j U^L_j[t^*]` at each output node
         (``init="logit"``; see :func:`initial_injection`). ``None``: the target's logit alone.
+    threshold_path : bool
+        ALIF only: the adaptive threshold :math:`b^l[t] = \rho b^l[t-1] + \gamma S^l[t]` is a node and
+        the spike node splits :math:`R(S[t])` over :math:`U[t-1]` and :math:`-b[t-1]`
+        (:func:`.rules.threshold_path`); ``False`` (default): :math:`\theta[t-1]` is a gate.
     node_residuals : bool
         Also return every node's local residual (memory: ``3 K w n`` per layer).
     node_relevance : bool
@@ -359,7 +423,10 @@ def transport(
             raise ValueError(f"readout: expected shape ({K}, {net.sizes[-1]}) (targets, outputs), got {tuple(readout.shape)}")
         if init != "logit":
             raise ValueError(f"init={init!r} explains one class; a contrast readout needs init='logit'")
-    options = dict(rule=rule, policy=policy, init=init, node_residuals=node_residuals, node_relevance=node_relevance)
+    if not isinstance(threshold_path, bool):
+        raise ValueError(f"threshold_path must be True or False, got {threshold_path!r}")
+    options = dict(rule=rule, policy=policy, init=init, node_residuals=node_residuals, node_relevance=node_relevance,
+                   threshold_path=threshold_path)
     chunk = rows_per_sweep(net, max(steps) + 1 - min(starts), shared=B == 1)
     if chunk >= K:
         return _transport(net, record, steps, target, window, readout=readout, **options)
@@ -373,13 +440,14 @@ def transport(
     return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
 
 
-def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance, readout=None):
+def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance, readout=None,
+               threshold_path=False):
     """:func:`transport` of validated arguments in one sweep."""
     x = record.spikes[0]
     K, batched = len(steps), x.shape[0] > 1
     starts = [s - window + 1 for s in steps]
     start, stop = min(starts), max(steps) + 1
-    graphs = decompose(net, record, start, stop, batched=True)  # (Ts, Bk, n) with Bk = 1 or K
+    graphs = decompose(net, record, start, stop, batched=True, threshold_path=threshold_path)  # (Ts, Bk, n), Bk = 1 or K
     rows = torch.arange(K, device=x.device) if batched else torch.zeros(K, dtype=torch.long, device=x.device)
     start_nodes = initial_injection(record.mem[-1][rows, torch.tensor(steps, device=x.device)], target, init, readout)
     r_init = start_nodes.sum(-1)
@@ -395,14 +463,15 @@ def _transport(net, record, steps, target, window, rule, policy, init, node_resi
         if node_residuals:
             residuals.update({f"{k}{l + 1}": v for k, v in local_residuals(R, flux, graph).items()})
         if node_relevance:
-            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S)) if v is not None})
+            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S), ("B", R.B))
+                              if v is not None})
         if l > 0:
             up = push(R.I, flux.I, graph.source, graph.weight)
         else:
             channels = _absorb(R.I, flux.I, graph.source, graph.weight)
         del R
     attribution, ledger = _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start,
-                                  window, target, relevance)
+                                  window, target, relevance, start_nodes)
     if not bool(torch.isfinite(ledger.relevance_mass).all()):  # Σ|R_n| is finite iff every R_n is
         raise FloatingPointError(
             f"relevance overflowed to inf/NaN in {x.dtype} with rule {rule.name} {rule.params} over a "
@@ -429,16 +498,18 @@ def _absorb(R: Tensor, node: NodeFlux, x: Tensor, weight: Tensor) -> tuple[Tenso
 
 
 def _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start, window, target,
-            relevance=None):
-    """Gather every target's window out of the span and build the ledger."""
+            relevance=None, start_nodes=None):
+    """Gather every target's window out of the span and build the ledger (``start_nodes``: the ``(K, n_out)``
+    injection, whose signs start the signed channels)."""
     device = r_init.device
     offset = torch.tensor(starts, device=device) - start
     cols = lambda v: window_columns(v, offset, window)  # noqa: E731
     pos, neg = cols(channels[0]), cols(channels[1])  # (K, w, n_in)
     attribution = (pos + neg).transpose(1, 2)  # (K, n_in, w)
-    book.add_mass(attribution.transpose(0, 1))
     node_res = {k: cols(v) for k, v in residuals.items()} if residuals else None
     node_rel = {k: cols(v) for k, v in relevance.items()} if relevance else None
+    if start_nodes is None:
+        start_nodes = r_init[:, None]
     return attribution, _ledger.build(
         rule=rule, policy=policy, init=init, r_init=r_init,
         absorption=attribution.sum(1), flux=cols(book.flux),
@@ -446,5 +517,9 @@ def _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts
         channels=(pos.sum((1, 2)), neg.sum((1, 2))), attribution=attribution,
         zero_count=cols(book.zero).sum(1).round().long(),
         t=torch.tensor(steps, device=device), t0=torch.tensor(starts, device=device), target=target,
-        node_residuals=node_res, node_relevance=node_rel, mass=book.mass,
+        node_residuals=node_res, node_relevance=node_rel,
+        mass=cols(book.mass) + attribution.abs().sum(1),  # Σ_{n in t} |R_n|, inputs included
+        flux_signed=(cols(book.flux_pos), cols(book.flux_neg)),
+        sinks_signed=({c: cols(v) for c, v in book.sinks_pos.items()}, {c: cols(v) for c, v in book.sinks_neg.items()}),
+        init_signed=(start_nodes.clamp(min=0).sum(-1), start_nodes.clamp(max=0).sum(-1)),
     )

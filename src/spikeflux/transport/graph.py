@@ -23,15 +23,23 @@ output layer has spike nodes :math:`S^L[t]` too: under the zero reset they only 
 :math:`S^L[t] \to U^L[t]` sends (negative) relevance back through the threshold node to
 :math:`U^L[t-1]`, as in hidden layers.
 
-**Adaptive threshold (ALIF).** :math:`\theta^l[t-1] = \theta + b^l[t-1]` is treated as a
-*gate*, like the reset gate, and not as a relevance path. The spike
-:math:`S[t] = H(U[t-1] - \theta[t-1])` is a threshold node with a single in-edge from the
-membrane (spec §2); the Heaviside step has no additive split between :math:`U` and
-:math:`b`, and :math:`b` is itself a function of the neuron's own past spikes, so a path
-through it would only re-route relevance the membrane already carries back in time.
-Holding :math:`b` constant keeps the spec's table intact: it sets *which* neurons spike,
-how much the subtract reset removes (:math:`-\theta[t-1] S[t]`) and, for the ``excess``
-policy, the threshold share :math:`\theta[t-1]/U[t-1]`.
+**Adaptive threshold (ALIF).** By default :math:`\theta[t-1] = \theta + b[t-1]` is held as a
+*gate*, like the reset gate: the spike :math:`S[t] = H(U[t-1] - \theta[t-1])` is a threshold
+node with the single in-edge from the membrane (spec §2), and :math:`\theta[t-1]` only sets
+*which* neurons spike, how much the subtract reset removes (:math:`-\theta[t-1] S[t]`) and,
+for the ``excess`` policy, the threshold share :math:`\theta[t-1]/U[t-1]`. This deletes a
+path, it does not merely re-route one: :math:`b[t] = \rho\, b[t-1] + \gamma S[t]` integrates
+the neuron's own spikes over :math:`\tau_a/\Delta t` steps (:math:`\rho = e^{-\Delta t/\tau_a}`),
+while relevance on the membrane path loses a factor :math:`\beta` per step and stops at every
+hard reset; and :math:`b` enters the spike with a negative sign (an inhibitory memory of
+past firing), which the membrane path cannot carry.
+
+With ``threshold_path=True`` (:func:`decompose`) :math:`b` is a node: in-edges
+:math:`\rho\, b[t-1]` (temporal, :math:`b[t-1] \to b[t]`) and :math:`\gamma S[t]` (the
+neuron's own spike, :math:`S[t] \to b[t]`, inside the step), and the threshold node reads
+:math:`v = U[t-1] - \theta - b[t-1]` as a sum of contributions :math:`U[t-1]`,
+:math:`-b[t-1]` and the constant :math:`-\theta` (:func:`.rules.threshold_path`). The subtract
+reset's edge keeps :math:`\theta[t-1]` as a gate.
 
 Shapes: ``Ts`` steps of the span, ``n`` neurons of the layer, ``m`` of the layer below.
 :func:`decompose` of a batch-1 record gives ``(Ts, n)`` tensors; with ``batched=True`` every
@@ -90,6 +98,24 @@ def split(v: Tensor) -> tuple[Tensor, Tensor | None]:
 
 
 @dataclass
+class Adaptation:
+    r"""The ALIF threshold as a path: nodes :math:`b[t] = \rho\, b[t-1] + \gamma S[t]`, ``(Ts, n)`` or ``(Ts, B, n)``.
+
+    Attributes
+    ----------
+    decay : :math:`\rho\, b[t-1]`, edge :math:`b[t-1] \to b[t]` (temporal).
+    spike : :math:`\gamma S[t]`, edge :math:`S[t] \to b[t]` (inside the step).
+    prev : :math:`b[t-1]`, read by the threshold node :math:`S[t]` as the contribution :math:`-b[t-1]`.
+    threshold : the constant :math:`\theta`, the contribution :math:`-\theta` of the threshold node.
+    """
+
+    decay: Tensor
+    spike: Tensor
+    prev: Tensor
+    threshold: float
+
+
+@dataclass
 class LayerGraph:
     r"""One layer's nodes :math:`S^l[t], I^l[t], U^l[t]` for the steps of a span, as in-edge contributions.
 
@@ -104,6 +130,7 @@ class LayerGraph:
     membrane_prev : :math:`U[t-1]`, the value read by the threshold node :math:`S[t]`.
     threshold_prev : :math:`\theta[t-1]` (adaptive under ALIF, a gate).
     spiking : whether the layer emits spikes (``False`` for a leaky readout).
+    adaptation : :class:`Adaptation` when the ALIF threshold is a path (``threshold_path=True``), else ``None``.
     """
 
     leak: Tensor
@@ -115,6 +142,7 @@ class LayerGraph:
     membrane_prev: Tensor
     threshold_prev: Tensor
     spiking: bool
+    adaptation: "Adaptation | None" = None
 
     @property
     def source(self) -> Tensor:
@@ -140,14 +168,17 @@ def previous(v: Tensor, start: int, stop: int, initial: float) -> Tensor:
     return torch.cat([first, v[: stop - 1]])
 
 
-def decompose(net: LIFNetwork, record: Record, start: int, stop: int, batched: bool = False) -> list[LayerGraph]:
+def decompose(net: LIFNetwork, record: Record, start: int, stop: int, batched: bool = False,
+              threshold_path: bool = False) -> list[LayerGraph]:
     """The :class:`LayerGraph` of every layer for the steps ``start..stop-1`` of a recorded pass.
 
     ``record`` is ``net(x, record=True).record`` (zero initial state). By default ``x`` is one
     sequence (``x[None]``, batch 1) and the graph tensors are ``(Ts, n)``; with ``batched=True``
-    every recorded row is kept and the tensors are time-major ``(Ts, B, n)``.
+    every recorded row is kept and the tensors are time-major ``(Ts, B, n)``. ``threshold_path``:
+    the ALIF threshold :math:`b` of every spiking layer is a node (:class:`Adaptation`); without
+    adaptation it changes nothing.
     """
-    return [_layer(net, record, l, start, stop, batched) for l in range(net.n_layers)]
+    return [_layer(net, record, l, start, stop, batched, threshold_path) for l in range(net.n_layers)]
 
 
 def time_major(v: Tensor, start: int, stop: int, batched: bool) -> Tensor:
@@ -155,7 +186,8 @@ def time_major(v: Tensor, start: int, stop: int, batched: bool) -> Tensor:
     return v[:, start:stop].transpose(0, 1).contiguous() if batched else v[0, start:stop]
 
 
-def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int, batched: bool = False) -> LayerGraph:
+def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int, batched: bool = False,
+           threshold_path: bool = False) -> LayerGraph:
     """Layer ``l`` (0-based over weight layers): the table of the module docstring as code lines."""
     alpha, beta = net.alpha, net.beta
     lo = max(start - 1, 0)  # steps lo..stop-1: the span and the step before it
@@ -173,6 +205,11 @@ def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int, batch
     pairs = [(source, net.weights[l].detach())]
     if net.recurrent_weights and l < net.n_layers - 1:
         pairs.append((S_t, net.recurrent_weights[l].detach()))
+    adaptation = None
+    if threshold_path and net.adaptation is not None and spiking:
+        rho, gamma = net.adaptation
+        b_prev = theta_prev - net.threshold  # b[t-1] = θ[t-1] - θ, b[-1] = 0
+        adaptation = Adaptation(decay=rho * b_prev, spike=gamma * S_t, prev=b_prev, threshold=float(net.threshold))
     return LayerGraph(
         leak=gate * (beta * U_prev),
         integration=gate * I_t,
@@ -183,4 +220,5 @@ def _layer(net: LIFNetwork, record: Record, l: int, start: int, stop: int, batch
         membrane_prev=U_prev,
         threshold_prev=theta_prev,
         spiking=spiking,
+        adaptation=adaptation,
     )

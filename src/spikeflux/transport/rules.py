@@ -9,11 +9,14 @@ span of steps are computed at once, before the backward sweep.
 
 - :class:`Epsilon` (LRP-0 for :math:`\varepsilon = 0`, LRP-ε):
   :math:`F = z_m / (z_n + \varepsilon\,\mathrm{sign}(z_n)) \cdot R_n`, :math:`\mathrm{sign}(0) = +1`;
-- :class:`AlphaBeta` (z⁺ is :math:`\alpha=1, \beta=0`):
-  :math:`F = (\alpha z_m^+/\sum z^+ - \beta z_m^-/\sum z^-) \cdot R_n`, an empty side skipped
-  and its share booked as the ``empty_side`` sink;
+- :class:`AlphaBeta` (z⁺ is :math:`a=1, b=0`; the rule's parameters are written :math:`a, b`
+  in formulas, ``alpha``, ``beta`` in code, so as not to clash with the synaptic decay
+  :math:`\alpha` and the membrane leak :math:`\beta` of the model):
+  :math:`F = (a\, z_m^+/\sum z^+ - b\, z_m^-/\sum z^-) \cdot R_n`; an empty side is skipped
+  and its share booked as the ``empty_side`` sink (``empty_side="skip"``, the literature's
+  convention), or all of :math:`R_n` goes through the other side (``empty_side="fallback"``);
 - threshold policies :class:`Pass` and :class:`Excess` for the spike nodes
-  :math:`S[t] \leftarrow U[t-1]`.
+  :math:`S[t] \leftarrow U[t-1]`, and :func:`threshold_path` for the ALIF threshold as a path.
 
 Bach et al. (2015), PLoS ONE 10(7): e0130140; Montavon et al. (2019), in *Explainable AI*, LNCS 11700.
 """
@@ -30,6 +33,7 @@ from .graph import MatrixEdges, LayerGraph
 
 SINK_CAUSES = ("stabilizer", "zero_denominator", "threshold", "boundary", "empty_side")
 RULES = ("epsilon", "zplus", "alphabeta")
+EMPTY_SIDES = ("skip", "fallback")
 POLICIES = ("pass", "excess")
 
 
@@ -127,45 +131,64 @@ class Epsilon(Rule):
 
 
 class AlphaBeta(Rule):
-    r"""LRP-αβ (:math:`\alpha - \beta = 1`); z⁺ is :math:`\alpha = 1, \beta = 0`.
+    r"""LRP-αβ with parameters :math:`a - b = 1` (``alpha``, ``beta``); z⁺ is :math:`a = 1, b = 0`.
 
     .. math::
 
-        F(n \to m) = \Big(\alpha \frac{z_m^+}{\sum_k z_k^+} - \beta \frac{z_m^-}{\sum_k z_k^-}\Big) R_n,
-        \qquad \text{empty\_side}_n = \big(\alpha [\textstyle\sum z^+ = 0] - \beta [\sum z^- = 0]\big) R_n
+        F(n \to m) = \Big(a \frac{z_m^+}{\sum_k z_k^+} - b \frac{z_m^-}{\sum_k z_k^-}\Big) R_n
 
-    An empty side (no positive, or no negative contribution; or a subnormal sum whose
-    reciprocal overflows) is skipped; its share (:math:`\alpha R_n`, resp. :math:`-\beta R_n`)
-    is the ``empty_side`` sink. Note that a node without negative contributions passes
-    :math:`\alpha R_n`: along a chain of such nodes (synaptic decay through input silence)
-    relevance grows like :math:`\alpha^n`, cancelled by the booked :math:`-\beta R_n` sinks;
-    with :math:`\alpha > 1` long windows overflow (the engine then raises).
+    ``empty_side="skip"`` (default, the literature's convention): an empty side (no positive,
+    or no negative contribution; or a subnormal sum whose reciprocal overflows) is skipped and
+    its share is the ``empty_side`` sink,
+    :math:`\text{empty\_side}_n = (a [\sum z^+ = 0] - b [\sum z^- = 0]) R_n`. A node without
+    negative contributions then passes :math:`a R_n`: along a chain of such nodes (synaptic
+    decay through input silence) relevance grows like :math:`a^k`, cancelled by the booked
+    :math:`-b R_n` sinks; with :math:`a > 1` long windows overflow (the engine then raises).
+
+    ``empty_side="fallback"`` (conservative): a node whose negative side is empty passes
+    :math:`F = z_m^+/\sum z^+ \cdot R_n`, one whose positive side is empty
+    :math:`F = z_m^-/\sum z^- \cdot R_n`; only a node with neither side books all of
+    :math:`R_n` as ``empty_side``. One-signed chains no longer grow: a one-sided node moves
+    :math:`\sum_m |F(n \to m)| = |R_n|`. A two-sided node still moves :math:`(a + b) |R_n|`, and
+    passes about :math:`a R_n` to a contribution that dominates its side (the decay
+    :math:`\alpha I[t-1]` beside a weak synaptic input), so chains of two-sided nodes still
+    grow like :math:`a^k`.
     """
 
     name = "alphabeta"
 
-    def __init__(self, alpha: float = 2.0, beta: float = 1.0):
+    def __init__(self, alpha: float = 2.0, beta: float = 1.0, empty_side: str = "skip"):
         alpha, beta = float(alpha), float(beta)
         if not (math.isfinite(alpha) and math.isfinite(beta)) or beta < 0:
             raise ValueError(f"alpha, beta must be finite with beta >= 0, got alpha={alpha}, beta={beta}")
         if abs(alpha - beta - 1.0) > 1e-12:
             raise ValueError(f"alpha - beta must be 1 (conservation), got alpha={alpha}, beta={beta}")
-        self.alpha, self.beta = alpha, beta
+        if empty_side not in EMPTY_SIDES:
+            raise ValueError(f"empty_side must be one of {EMPTY_SIDES}, got {empty_side!r}")
+        self.alpha, self.beta, self.empty_side = alpha, beta, empty_side
 
     @property
     def params(self) -> dict:
-        return {"alpha": self.alpha, "beta": self.beta}
+        out = {"alpha": self.alpha, "beta": self.beta}
+        return out if self.empty_side == "skip" else {**out, "empty_side": self.empty_side}
 
     def node(self, edges, matrix=None):
         zero = edges[0].new_zeros(())
         P = sum(e.clamp(min=0) for e in edges) + (matrix.parts[0] if matrix is not None else zero)  # Σ z⁺
         N = sum(e.clamp(max=0) for e in edges) + (matrix.parts[1] if matrix is not None else zero)  # Σ z⁻
-        kpos, kneg = self.alpha / P, -self.beta / N  # α / Σz⁺, -β / Σz⁻
-        has_p, has_n = (P > 0) & torch.isfinite(kpos), (N < 0) & torch.isfinite(kneg)  # subnormal sums: empty
-        kpos = torch.where(has_p, kpos, 0.0)
-        kneg = torch.where(has_n, kneg, 0.0) if self.beta else None
+        inv_p, inv_n = P.reciprocal(), N.reciprocal()  # 1/Σz⁺, 1/Σz⁻
+        big_p, big_n = self.alpha * inv_p, max(self.beta, 1.0) * inv_n  # the largest coefficient of each side (a >= 1)
+        has_p, has_n = (P > 0) & torch.isfinite(big_p), (N < 0) & torch.isfinite(big_n)  # subnormal sums: empty
+        if self.empty_side == "skip":
+            kpos = torch.where(has_p, self.alpha * inv_p, 0.0)  # a / Σz⁺
+            kneg = torch.where(has_n, -self.beta * inv_n, 0.0) if self.beta else None  # -b / Σz⁻
+            empty = self.alpha * (~has_p).to(P.dtype) - self.beta * (~has_n).to(P.dtype)
+        else:  # fallback: a one-sided node sends all of R_n through its non-empty side
+            both = has_p & has_n
+            kpos = torch.where(both, self.alpha * inv_p, torch.where(has_p, inv_p, 0.0))
+            kneg = torch.where(both, -self.beta * inv_n, torch.where(has_n, inv_n, 0.0))
+            empty = (~(has_p | has_n)).to(P.dtype)  # neither side: all of R_n
         coefs = [e.clamp(min=0) * kpos + (e.clamp(max=0) * kneg if kneg is not None else 0) for e in edges]
-        empty = self.alpha * (~has_p).to(P.dtype) - self.beta * (~has_n).to(P.dtype)
         return NodeFlux(coefs, kpos if matrix is not None else None,
                         kneg if matrix is not None else None, {"empty_side": empty})
 
@@ -217,6 +240,39 @@ class Excess:
         return g, sink
 
 
+def threshold_path(rule: Rule, policy, graph: LayerGraph) -> NodeFlux:
+    r"""The ALIF spike node :math:`S[t] \leftarrow U[t-1], b[t-1]` as a rule node (``threshold_path=True``).
+
+    The node reads :math:`v = U[t-1] - \theta - b[t-1]` as the contributions :math:`U[t-1]`,
+    :math:`-b[t-1]` and the constant :math:`-\theta`, and ``rule`` splits :math:`R(S[t])` over
+    them as over any node (:math:`F = c\,R`). The policy says what the constant is:
+
+    - ``pass``: :math:`\theta` is held as a gate (as the default holds all of :math:`\theta[t-1]`),
+      the rule splits :math:`R(S)` over :math:`U[t-1]` and :math:`-b[t-1]` alone (denominator
+      :math:`U[t-1] - b[t-1] > \theta` on a firing node); with :math:`b[t-1] = 0` this is
+      exactly the default ``pass``;
+    - ``excess``: :math:`-\theta` is a third contribution and its flux is the ``threshold`` sink
+      (denominator :math:`v > 0`, small just above threshold: the shares :math:`U/v` and
+      :math:`-\theta/v` are large and cancel).
+
+    Returns ``NodeFlux(edges=[c_U, c_b], sinks)``: :math:`F(S[t] \to U[t-1]) = c_U R(S[t])`,
+    :math:`F(S[t] \to b[t-1]) = c_b R(S[t])`. Silent nodes (:math:`S[t] = 0`, which never hold
+    relevance) get :math:`c_U = 1, c_b = 0` and no sink.
+    """
+    fired = graph.spikes > 0
+    adapt = graph.adaptation
+    edges = [graph.membrane_prev, -adapt.prev]
+    if policy.name == "excess":
+        edges.append(torch.full_like(adapt.prev, -adapt.threshold))
+    flux = rule.node(edges)
+    coefs = [torch.where(fired, c, float(k == 0)) for k, c in enumerate(flux.edges)]
+    sinks = {cause: torch.where(fired, v, 0.0) for cause, v in flux.sinks.items()}
+    if policy.name == "excess":
+        sinks["threshold"] = torch.where(fired, coefs.pop(), 0.0)
+    zero = None if flux.zero is None else flux.zero & fired
+    return NodeFlux(coefs, sinks=sinks, zero=zero if zero is not None and bool(zero.any()) else None)
+
+
 def get_rule(rule: str | Rule, **params) -> Rule:
     """A :class:`Rule` by name (``"epsilon"``, ``"0"``, ``"zplus"``, ``"alphabeta"``) or as given."""
     if isinstance(rule, Rule):
@@ -226,7 +282,7 @@ def get_rule(rule: str | Rule, **params) -> Rule:
     if rule == "zplus":
         return ZPlus()
     if rule == "alphabeta":
-        return AlphaBeta(params.get("alpha", 2.0), params.get("beta", 1.0))
+        return AlphaBeta(params.get("alpha", 2.0), params.get("beta", 1.0), params.get("empty_side", "skip"))
     raise ValueError(f"rule must be one of {RULES + ('0',)} or a Rule, got {rule!r}")
 
 
