@@ -12,6 +12,7 @@ exact, they are 0 or 1.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -20,13 +21,32 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-snn = pytest.importorskip("snntorch")
+from spikeflux.explain import explain
+from spikeflux.interop import from_nir, from_snntorch, output_delay, run_as_snntorch, snntorch_inputs, to_nir
+from spikeflux.snn import LIFNetwork
 
-from spikeflux.explain import explain  # noqa: E402
-from spikeflux.interop import from_snntorch, output_delay, run_as_snntorch, snntorch_inputs  # noqa: E402
-from spikeflux.snn import LIFNetwork  # noqa: E402
+try:
+    import snntorch as snn
+except ImportError:  # optional: pip install "spikeflux[snntorch]" (the dev extra installs it)
+    snn = None
 
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+EXTRAS = {"snntorch": "snntorch", "nir": "nir", "nirtorch": "nir", "rockpool": "nir"}
+
+
+def needs(*packages):
+    """The optional packages a test needs (default: snntorch); the test is skipped, with the reason, without them."""
+    def mark(fn):
+        fn._needs = packages
+        return fn
+    return mark
+
+
+@pytest.fixture(autouse=True)
+def _optional_packages(request):
+    for pkg in getattr(request.function, "_needs", ("snntorch",)):
+        pytest.importorskip(pkg, reason=f"{pkg} is not installed (pip install 'spikeflux[{EXTRAS[pkg]}]')")
 
 
 def build(sizes, beta=0.8, threshold=1.0, bias=False, last_reset="subtract", weight_scale=3.0, seed=0,
@@ -298,3 +318,228 @@ def test_accepted_variants():
     net = from_snntorch(seq)
     assert net.readout == "leaky" and net.threshold == 1.0 and net.metadata["output_threshold"] == 5.0
     assert_layerwise(seq, net, spikes_in(2, 30, 3), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- NIR: snnTorch's own export
+def per_neuron(seq):
+    """snnTorch 1.0's NIR export (with nir 1.0.8) needs per-neuron beta/threshold tensors: the same model, so."""
+    layers, n = [], None
+    for m in seq:
+        if isinstance(m, nn.Linear):
+            layers.append(m)
+            n = m.out_features
+        else:
+            layers.append(snn.Leaky(beta=m.beta.detach().expand(n).clone(), threshold=m.threshold.detach().expand(n)
+                                    .clone(), reset_mechanism=m.reset_mechanism, init_hidden=True, output=m.output))
+    return nn.Sequential(*layers)
+
+
+def exported(export, *args):
+    """A library's own NIR export; nirtorch 2.6 warns that the exporters' extract_nir_graph is deprecated."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "nirtorch.extract_nir_graph is being deprecated", DeprecationWarning)
+        return export(*args)
+
+
+def snntorch_nir(seq, n_in):
+    from snntorch.export_nir import export_to_nir
+    return exported(export_to_nir, seq, torch.zeros(n_in))
+
+
+def rockpool_nir(model):
+    from rockpool.nn.modules.torch.nir import to_nir
+    return exported(to_nir, model)
+
+
+@needs("snntorch", "nir", "nirtorch")
+@pytest.mark.parametrize("hidden", [[], [6], [6, 5]], ids=["1L", "2L", "3L"])
+@pytest.mark.parametrize("bias", [False, True])
+def test_nir_from_snntorch_export_reproduces_snntorch_step_for_step(hidden, bias):
+    """snnTorch exports (dt = 1e-4 hard-coded); from_nir reproduces every layer of the *exported* model."""
+    seq = per_neuron(build([4, *hidden, 3], beta=0.85, threshold=0.9, bias=bias, seed=len(hidden),
+                           dtype=torch.float32))
+    net = from_nir(snntorch_nir(seq, 4), dt=1e-4)
+    assert net.metadata["convention"] == "snntorch" and net.reset == "subtract" and net.alpha == 0.0
+    assert net.dtype == torch.float32 and net.sizes == [4 + bias, *hidden, 3]
+    assert abs(net.beta - float(seq[1].beta[0])) <= 1e-7 and net.threshold == pytest.approx(0.9, abs=1e-7)
+    x = spikes_in(3, 60, 4, dtype=torch.float32)
+    rates = assert_layerwise(seq, net, x, atol=1e-5)  # float32: a few ulp of |mem| <= 15; spikes equal
+    assert all(r > 0.02 for r in rates), "every layer must spike"
+    spk, mem = simulate(seq, x)
+    s2, m2 = run_as_snntorch(net, x)  # snnTorch's time convention for a network imported from its graph
+    np.testing.assert_array_equal(s2.numpy(), spk[-1].numpy())
+    np.testing.assert_allclose(m2.numpy(), mem[-1].numpy(), rtol=0, atol=1e-5)
+
+
+@needs("snntorch", "nir", "nirtorch")
+def test_nir_snntorch_synaptic_maps_to_alpha():
+    """snnTorch's Synaptic, exported as CubaLIF: α = 1 - dt/τ_syn, one step late per layer as Leaky."""
+    torch.manual_seed(3)
+    l1, l2 = nn.Linear(3, 5, bias=False), nn.Linear(5, 2, bias=False)
+    with torch.no_grad():
+        l1.weight.normal_(0, 1.0), l2.weight.normal_(0.5, 1.0)
+    syn = lambda n, out=False: snn.Synaptic(alpha=torch.full((n,), 0.6), beta=torch.full((n,), 0.8),  # noqa: E731
+                                            threshold=torch.ones(n), init_hidden=True, output=out)
+    seq = nn.Sequential(l1, syn(5), l2, syn(2, True))
+    net = from_nir(snntorch_nir(seq, 3), dt=1e-4)
+    assert abs(net.alpha - 0.6) < 1e-6 and abs(net.beta - 0.8) < 1e-6
+    x = spikes_in(2, 50, 3, dtype=torch.float32)
+    for m in seq:
+        if isinstance(m, snn.Synaptic):
+            m.reset_mem()
+    with torch.no_grad():
+        outs = [seq(x[:, t]) for t in range(x.shape[1])]
+    spk, mem = torch.stack([o[0] for o in outs], 1), torch.stack([o[2] for o in outs], 1)
+    s2, m2 = run_as_snntorch(net, x)
+    np.testing.assert_array_equal(s2.numpy(), spk.numpy())
+    np.testing.assert_allclose(m2.numpy(), mem.numpy(), rtol=0, atol=1e-5)
+    assert spk.mean() > 0.02
+
+
+@needs("snntorch", "nir", "nirtorch")
+def test_nir_import_is_explained_with_a_balanced_ledger():
+    seq = per_neuron(build([4, 6, 3], beta=0.8, bias=True, seed=5, dtype=torch.float32))
+    net = from_nir(snntorch_nir(seq, 4), dt=1e-4, dtype=torch.float64)
+    x = spikes_in(1, 30, 4)[0]
+    t, d = 20, output_delay(net)
+    e = explain(net, snntorch_inputs(net, x), t + d, method="lrp-epsilon", window=t + d + 1)
+    _, mem = simulate(seq, x[None].float())
+    assert e.logit == pytest.approx(float(mem[-1][0, t, e.target]), abs=1e-5)
+    scale = float(e.ledger.relevance_mass)
+    assert abs(float(e.ledger.global_residual)) <= 1e-12 * scale
+
+
+# --------------------------------------------------------------------------- NIR: Rockpool's own export
+def rockpool_net(tau_mem, seed=0, dt=1e-3, n=(4, 6, 3)):
+    from rockpool.nn.combinators import Sequential
+    from rockpool.nn.modules import LIFTorch, LinearTorch
+    torch.manual_seed(seed)
+    lin1, lin2 = LinearTorch((n[0], n[1])), LinearTorch((n[1], n[2]))
+    with torch.no_grad():
+        lin1.weight.mul_(2.0), lin2.weight.mul_(2.0)
+    return Sequential(lin1, LIFTorch(n[1], tau_mem=tau_mem, tau_syn=0.02, dt=dt, max_spikes_per_dt=1),
+                      lin2, LIFTorch(n[2], tau_mem=tau_mem, tau_syn=0.01, dt=dt, max_spikes_per_dt=1)), dt
+
+
+@needs("rockpool", "nir", "nirtorch")
+def test_nir_from_rockpool_export_reproduces_rockpool_step_for_step():
+    """Rockpool's LIFTorch (integrate-and-fire: β = 1 in float32) exported by Rockpool's to_nir, every layer."""
+    model, dt = rockpool_net(tau_mem=1e6)
+    # tau_syn differs per layer here, which spikeflux cannot share: same tau_syn in both layers instead
+    model[3].tau_syn.data.fill_(0.02)
+    net = from_nir(rockpool_nir(model), dt=dt, convention="rockpool")
+    assert net.beta == 1.0 and net.alpha == float(torch.exp(-torch.tensor(dt) / torch.tensor(0.02)))
+    x = spikes_in(2, 80, 4, dtype=torch.float32)
+    out, _, rec = model(x, record=True)
+    with torch.no_grad():
+        r = net(x, record=True).record
+    T = x.shape[1]
+    for l, name in ((1, "1_LIFTorch"), (2, "3_LIFTorch")):
+        spikes = rec[f"{name}_output"] if l == 1 else out
+        assert spikes.detach().mean() > 0.02, "every layer must spike"
+        np.testing.assert_array_equal(r.spikes[l][:, l:l + T - l].numpy(), spikes.detach()[:, :T - l].numpy())
+        # Rockpool records the membrane after its reset: U^l[t + l - 1] - θ z[t]
+        v = rec[name]["vmem"].detach()
+        after_reset = r.mem[l - 1][:, l - 1:T - 1] - net.threshold * r.spikes[l][:, l:T - l + l]
+        # float32 round-off: an integrate-and-fire membrane sums it over the steps (measured 1e-6 of max |v|)
+        np.testing.assert_allclose(after_reset.numpy(), v[:, :T - l].numpy(), rtol=0, atol=1e-5 * float(v.abs().max()))
+    s2, m2 = run_as_snntorch(net, x)
+    np.testing.assert_array_equal(s2.numpy(), out.detach().numpy())
+
+
+@needs("rockpool", "nir", "nirtorch")
+def test_nir_rockpool_leaky_membrane_is_refused_and_would_differ():
+    """A leaky LIFTorch: the refusal names the node and the reason, and the naive mapping really differs."""
+    model, dt = rockpool_net(tau_mem=0.02)
+    model[3].tau_syn.data.fill_(0.02)
+    with pytest.raises(ValueError, match=r"NIR node '1_LIFTorch' \(CubaLIF\): a leaky membrane .*before the leak"):
+        from_nir(rockpool_nir(model), dt=dt, convention="rockpool")
+    # the mapping that ignores the order of reset and leak: spikeflux with beta = exp(-dt/tau_mem)
+    x = spikes_in(2, 80, 4, dtype=torch.float32)
+    out, _, _ = model(x, record=True)
+    naive, _ = rockpool_net(tau_mem=1e6)
+    naive[3].tau_syn.data.fill_(0.02)
+    net = from_nir(rockpool_nir(naive), dt=dt, convention="rockpool")
+    net.beta = float(torch.exp(-torch.tensor(dt) / torch.tensor(0.02)))
+    s2, _ = run_as_snntorch(net, x)
+    assert out.detach().sum() > 0 and not torch.equal(s2, out.detach())
+
+
+@needs("rockpool", "nir", "nirtorch")
+def test_nir_rockpool_wrong_dt_is_refused():
+    model, dt = rockpool_net(tau_mem=1e6)
+    with pytest.raises(ValueError, match=r"r=.* does not match Rockpool's export at dt=0.01"):
+        from_nir(rockpool_nir(model), dt=10 * dt, convention="rockpool")
+
+
+# --------------------------------------------------------------------------- NIR: round trip and refusals
+def native(reset="zero", readout="spiking", sizes=(5, 7, 3), seed=0, dtype=torch.float64, **kw):
+    return LIFNetwork(list(sizes), dt=1e-3, tau_syn=1e-2, tau_mem=2e-2, reset=reset, readout=readout,
+                      weight_scale=3.0, seed=seed, dtype=dtype, **kw)
+
+
+@needs("nir")
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("readout", ["spiking", "leaky"])
+@pytest.mark.parametrize("via_file", [False, True])
+def test_nir_round_trip_is_exact(reset, readout, via_file, tmp_path):
+    import nir
+    net = native(reset, readout)
+    graph = to_nir(net)
+    if via_file:
+        nir.write(tmp_path / "net.nir", graph)
+        graph = tmp_path / "net.nir"
+    back = from_nir(graph, dt=1e-3, convention="spikeflux")
+    assert (back.alpha, back.beta, back.threshold, back.reset, back.readout, back.sizes) == \
+        (net.alpha, net.beta, net.threshold, net.reset, net.readout, net.sizes)
+    for a, b in zip(back.weights, net.weights):
+        assert torch.equal(a, b)
+    x = spikes_in(2, 80, 5)
+    with torch.no_grad():
+        assert torch.equal(back(x).output, net(x).output)
+    kinds = [type(n).__name__ for n in to_nir(net).nodes.values()]
+    assert kinds.count("CubaLIF") == (2 if readout == "spiking" else 1) and ("CubaLI" in kinds) == (readout == "leaky")
+
+
+@needs("snntorch", "nir", "nirtorch")
+def test_nir_round_trip_of_an_imported_network_is_exact():
+    """from_nir -> to_nir -> from_nir: the exact decays and the bias channel survive."""
+    seq = per_neuron(build([4, 6, 3], beta=0.7, bias=True, seed=2, dtype=torch.float32))
+    net = from_nir(snntorch_nir(seq, 4), dt=1e-4)
+    back = from_nir(to_nir(net), dt=1.0, convention="spikeflux")
+    assert (back.alpha, back.beta, back.sizes, back.reset) == (net.alpha, net.beta, net.sizes, net.reset)
+    assert to_nir(net).nodes["linear1"].__class__.__name__ == "Affine"
+    x = snntorch_inputs(net, spikes_in(2, 40, 4, dtype=torch.float32))
+    with torch.no_grad():
+        assert torch.equal(back(x).output, net(x).output)
+
+
+@needs("nir")
+def test_nir_refusals_name_the_node_and_the_reason():
+    import nir
+    lin = lambda n, m: nir.Linear(weight=np.ones((n, m)))  # noqa: E731
+    lif = lambda n, **kw: nir.LIF(**{"tau": np.full(n, 1e-3), "r": np.full(n, 10.0), "v_leak": np.zeros(n),  # noqa: E731
+                                     "v_threshold": np.ones(n), **kw})
+    cases = [
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2, v_leak=np.full(2, 0.5))), r"'lif'.*v_leak=\[0.5, 0.5\]"),
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2, v_reset=np.full(2, 0.2))), r"'lif'.*v_reset"),
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2, v_threshold=np.array([1.0, 2.0]))), r"'lif'.*per-neuron v_threshold"),
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2, tau=np.full(2, 1e-5))), r"'lif'.*outside \[0, 1\].*shorter than dt"),
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2), nir.Affine(weight=np.ones((2, 2)), bias=np.ones(2)), lif(2)),
+         r"'affine' \(Affine\) has a bias: only the first layer"),
+        (nir.NIRGraph.from_list(lin(2, 3), nir.IF(r=np.ones(2), v_threshold=np.ones(2))), r"'if' \(IF\) is not supported"),
+        (nir.NIRGraph.from_list(lin(2, 3), lif(2), lin(2, 2), nir.LIF(tau=np.full(2, 2e-3), r=np.full(2, 20.0),
+                                                                      v_leak=np.zeros(2), v_threshold=np.ones(2))),
+         r"different beta across layers"),
+    ]
+    for graph, match in cases:
+        with pytest.raises(ValueError, match=match):
+            from_nir(graph, dt=1e-4)
+    with pytest.raises(ValueError, match=r"convention must be one of"):
+        from_nir(cases[0][0], dt=1e-4, convention="norse")
+    with pytest.raises(ValueError, match=r"dt must be a positive time step"):
+        from_nir(cases[0][0], dt=0)
+    with pytest.raises(TypeError, match=r"graph: expected a nir.NIRGraph"):
+        from_nir({"nodes": {}}, dt=1e-4)
+    with pytest.raises(ValueError, match=r"recurrent weights are not exported"):
+        to_nir(native(recurrent=True))

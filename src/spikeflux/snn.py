@@ -39,6 +39,29 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+FILE_FORMAT = "spikeflux.LIFNetwork/1"
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _check_plain(where: str, value) -> None:
+    """``ValueError`` naming ``where`` unless ``value`` loads with ``torch.load(weights_only=True)``."""
+    if type(value) in _PLAIN or isinstance(value, Tensor):
+        return
+    if type(value) in (list, tuple):
+        for i, v in enumerate(value):
+            _check_plain(f"{where}[{i}]", v)
+        return
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise ValueError(f"{where}: key {k!r} is not a str (metadata must be JSON-like)")
+            _check_plain(f"{where}[{k!r}]", v)
+        return
+    hint = " (use .tolist() or torch.as_tensor)" if type(value).__module__ == "numpy" else ""
+    raise ValueError(f"{where}: {type(value).__module__}.{type(value).__name__} cannot be saved: metadata must be "
+                     f"None, bool, int, float, str, a tensor, or lists/tuples/dicts of them{hint}")
+
+
 RESETS = ("zero", "subtract")
 READOUTS = ("spiking", "leaky")
 
@@ -303,28 +326,60 @@ class LIFNetwork(nn.Module):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path, **metadata) -> Path:
-        """Save weights and hyper-parameters (plain types and tensors only).
+        """Save weights, hyper-parameters, the exact decays and ``net.metadata`` updated by ``metadata``.
 
-        Loads with ``torch.load(path, weights_only=True)``; ``metadata`` must be JSON-like.
+        Loads with ``torch.load(path, weights_only=True)``, so the metadata values must be
+        plain types (``None``, bool, int, float, str), tensors, or lists, tuples and dicts (str
+        keys) of them; anything else (a numpy array, a numpy scalar, an object) raises
+        ``ValueError`` naming the key before anything is written. ``net.alpha`` and
+        ``net.beta`` are saved as they are (a converted network may set them directly), and
+        ``net.metadata`` (e.g. what :func:`spikeflux.interop.from_snntorch` records) is kept.
         """
         path = Path(path)
+        merged = {**(getattr(self, "metadata", None) or {}), **metadata}
+        for key, value in merged.items():
+            _check_plain(f"metadata[{key!r}]", value)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        torch.save({"format": "spikeflux.LIFNetwork/1", "config": self.config,
-                    "state_dict": state, "metadata": metadata}, path)
+        torch.save({"format": FILE_FORMAT, "config": self.config, "decays": [float(self.alpha), float(self.beta)],
+                    "state_dict": state, "metadata": merged}, path)
         return path
 
     @classmethod
     def load(cls, path: str | Path, map_location="cpu") -> "LIFNetwork":
-        """Inverse of :meth:`save` (safe: ``weights_only=True``). ``net.metadata`` holds the metadata."""
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-        if not isinstance(blob, dict) or blob.get("format") != "spikeflux.LIFNetwork/1":
-            raise ValueError(f"{path}: not a spikeflux LIFNetwork file")
+        """Inverse of :meth:`save` (safe: ``weights_only=True``). ``net.metadata`` holds the metadata.
+
+        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for
+        anything that is not a spikeflux model file (another format, a text file, a truncated or
+        empty file, a file without the expected fields).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such model file")
+        expected = f"expected a spikeflux model file written by LIFNetwork.save (format {FILE_FORMAT!r})"
+        try:
+            blob = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as err:  # torch raises KeyError, OSError, EOFError, UnpicklingError, RuntimeError, ...
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            raise ValueError(f"{path}: not a spikeflux model file ({expected}); torch.load failed with "
+                             f"{type(err).__name__}{': ' + first if first else ''}") from err
+        if not isinstance(blob, dict) or blob.get("format") != FILE_FORMAT:
+            found = blob.get("format") if isinstance(blob, dict) else type(blob).__name__
+            raise ValueError(f"{path}: not a spikeflux model file ({expected}, found {found!r})")
+        missing = [k for k in ("config", "state_dict") if not isinstance(blob.get(k), dict)]
+        if missing:
+            raise ValueError(f"{path}: spikeflux model file without {', '.join(missing)} ({expected})")
         cfg = dict(blob["config"])
         sizes = cfg.pop("sizes")
         state = blob["state_dict"]
-        net = cls(sizes, dtype=state["weights.0"].dtype, **cfg)
-        net.load_state_dict(state)
+        try:
+            net = cls(sizes, dtype=state["weights.0"].dtype, **cfg)
+            net.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError) as err:
+            raise ValueError(f"{path}: corrupt spikeflux model file, its weights do not fit its config "
+                             f"({type(err).__name__}: {err})") from err
+        if "decays" in blob:  # the exact alpha, beta the network ran with (older files: rebuilt from config)
+            net.alpha, net.beta = (float(v) for v in blob["decays"])
         net.metadata = blob.get("metadata", {})
         return net
 

@@ -99,7 +99,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from .snn import LIFNetwork
+from ..snn import LIFNetwork
 
 #: Time step and synaptic time constant of a converted network: :math:`e^{-1/10^{-3}} = 0` exactly.
 DT, TAU_SYN = 1.0, 1e-3
@@ -182,7 +182,9 @@ def run_as_snntorch(net: LIFNetwork, x: Tensor) -> tuple[Tensor, Tensor]:
     """``(spk, mem)`` of the last layer as snnTorch returns them, step for step, ``(B, T, n_L)`` each.
 
     ``x`` is snnTorch's input, ``(B, T, n)`` or ``(T, n)`` (batch-first, unlike snnTorch's usual
-    time-first loop). ``mem[:, t]`` :math:`= U^L[t+d]` and ``spk[:, t]`` :math:`= H(U^L[t+d] - \\theta_L)`.
+    time-first loop). ``net`` comes from :func:`from_snntorch`, or from
+    :func:`~spikeflux.interop.from_nir` with ``convention="snntorch"`` (a graph snnTorch exported)
+    or ``"rockpool"`` (same time convention: there ``mem`` is Rockpool's membrane before its reset). ``mem[:, t]`` :math:`= U^L[t+d]` and ``spk[:, t]`` :math:`= H(U^L[t+d] - \\theta_L)`.
     """
     xs = snntorch_inputs(net, x)
     single = xs.dim() == 2
@@ -197,7 +199,10 @@ def run_as_snntorch(net: LIFNetwork, x: Tensor) -> tuple[Tensor, Tensor]:
 
 # --------------------------------------------------------------------------- checks
 def _converted(net: LIFNetwork) -> bool:
-    return getattr(net, "metadata", {}).get("converted_from") == "snntorch"
+    """Converted by :func:`from_snntorch`, or imported by :func:`~spikeflux.interop.from_nir` in snnTorch's time."""
+    meta = getattr(net, "metadata", None) or {}
+    return meta.get("converted_from") == "snntorch" or (
+        meta.get("converted_from") == "nir" and meta.get("convention") in ("snntorch", "rockpool"))
 
 
 def _describe(k: int, layer: nn.Module) -> str:
