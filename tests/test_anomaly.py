@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from spikeflux import anomaly as an
+from spikeflux.anomaly.injection import _hours
 from spikeflux.data.adl import CLASSES, INPUTS
 
 DAY = 86_400
@@ -122,7 +123,7 @@ def test_kinds_land_where_they_belong(home):
     x, y, ts = home
     inj = _inject(home, "A")
     assert set(inj.log.kind) == set(an.KINDS)  # the synthetic home has room for every kind
-    hours = an._hours(ts)
+    hours = _hours(ts)
     for r in inj.log.itertuples():
         span = slice(r.start, r.end + 1)
         kind = an.KINDS[r.kind]

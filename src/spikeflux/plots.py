@@ -21,6 +21,8 @@ every page and an attribution the same colour scale.
   methods of interest highlighted.
 - :func:`rank_plot`: mean ranks of the methods over models with the Nemenyi critical
   difference (Demšar 2006).
+- :func:`event_bars`: the runs of a 0/1 series (sensor events, labels) as bars on an hour
+  axis, short events drawn at a minimum width (the ADL and anomaly chapters' day plots).
 """
 
 from __future__ import annotations
@@ -404,3 +406,17 @@ def rank_plot(df, value: str, *, method: str = "method", block: str = "model", h
     for s in ("left", "right", "top"):
         ax.spines[s].set_visible(False)
     return fig
+
+
+def event_bars(ax, mask, row: float, color, *, offset: int = 0, min_width: int = 60, unit: int = 3600) -> None:
+    """Draw the runs of True in ``mask`` ``(n,)`` as bars in row ``row`` (height 0.8).
+
+    Second ``i`` of ``mask`` lies at ``(offset + i) / unit`` on the x axis (hours by
+    default); a run shorter than ``min_width`` seconds is drawn that wide so it stays
+    visible. The runs are :func:`spikeflux.data.adl.runs`.
+    """
+    from .data.adl import runs
+
+    starts, lengths = runs(mask)
+    ax.broken_barh([((offset + a) / unit, max(n, min_width) / unit) for a, n in zip(starts, lengths)],
+                   (row - 0.4, 0.8), color=color, lw=0)
