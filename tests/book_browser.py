@@ -20,7 +20,12 @@ and for every image to load, then reports as problems:
   same image twice on a page (a glued figure left open is also shown by its own cell);
 - a math element (``.math``) without a rendered ``mjx-container``, or a math delimiter
   (``$``, ``$$``, ``\\(``, ``\\[``) left in the text outside code;
-- a link to a local page or anchor that does not exist.
+- a link to a local page or anchor that does not exist;
+- a figure that is hard to read (:func:`figure_problems`): narrower than
+  :data:`MIN_FILL` of the text column, scaled down below :data:`MIN_SCALE` of its pixels
+  (its smallest labels, :data:`FIGURE_MIN_PT` at :data:`FIGURE_DPI`, would be under
+  :data:`MIN_LABEL_PX` CSS pixels), or mostly empty (under :data:`MIN_INK` of its pixels
+  differ from the white background).
 
 :func:`remote_assets` is the static half: every ``http(s)`` URL in a ``script``, ``img``,
 ``iframe``, ``source``, ``link`` (stylesheets, fonts, icons) of the built pages and every
@@ -59,6 +64,20 @@ CSS_REMOTE = re.compile(r"""url\(\s*['"]?\s*((?:https?:)?//[^'")\s]+)|@import\s+
 #: Schemes of requests that leave the browser (``chrome://``, ``data:`` and the like do not).
 NETWORK = re.compile(r"^(https?|wss?|ftp):", re.I)
 MATH_TIMEOUT_S = 60
+#: A figure (an image in the article) must be rendered at least this share of the text column wide.
+MIN_FILL = 0.8
+#: The book's figures are PNGs at this resolution whose smallest text (tick labels, legends) is
+#: this size (``spikeflux.plots`` and the chapters use 7 pt and up).
+FIGURE_DPI, FIGURE_MIN_PT = 100, 7
+#: The smallest label must render at least this many CSS pixels tall: the figure may not be
+#: scaled down below MIN_SCALE of its natural width.
+MIN_LABEL_PX = 7.0
+MIN_SCALE = MIN_LABEL_PX / (FIGURE_MIN_PT * FIGURE_DPI / 72)
+#: At least this share of a figure's pixels must differ from the white background (by more
+#: than INK_LEVEL in a channel).
+MIN_INK, INK_LEVEL = 0.04, 24
+#: File in the screenshot folder listing the measurements of every figure (JSON lines).
+FIGURES_LOG = "figures.jsonl"
 
 
 # --------------------------------------------------------------------------- finding things
@@ -214,6 +233,24 @@ const done = arguments[arguments.length - 1];
   const seen = {};
   imgs.forEach(i => { seen[i.src] = (seen[i.src] || 0) + 1; });
   out.repeated_images = Object.entries(seen).filter(([src, n]) => n > 1).map(([src, n]) => [src, n]);
+  const article = document.querySelector(".bd-article") || document.querySelector("main") || document.body;
+  const cs = getComputedStyle(article);
+  const column = article.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+  out.figures = Array.from(article.querySelectorAll("img")).filter(i => i.naturalWidth > 0).map(i => {
+    const w = Math.min(i.naturalWidth, 600), h = Math.max(1, Math.round(i.naturalHeight * w / i.naturalWidth));
+    const c = document.createElement("canvas"); c.width = w; c.height = h;
+    const g = c.getContext("2d"); g.drawImage(i, 0, 0, w, h);
+    let ink = null;
+    try {
+      const d = g.getImageData(0, 0, w, h).data; let n = 0;
+      for (let k = 0; k < d.length; k += 4) {
+        if (d[k + 3] > 16 && Math.max(255 - d[k], 255 - d[k + 1], 255 - d[k + 2]) > %(ink_level)d) n++;
+      }
+      ink = n / (w * h);
+    } catch (e) { ink = null; }
+    return {src: i.getAttribute("src"), natural_width: i.naturalWidth, natural_height: i.naturalHeight,
+            width: i.getBoundingClientRect().width, column: column, ink: ink};
+  });
   out.figure_reprs = document.body.textContent.match(
     /<(Figure size \d+x\d+ with \d+ Axes|matplotlib\.[\w.]+ object at 0x[0-9a-f]+)>/g) || [];
   const maths = Array.from(document.querySelectorAll(".math"));
@@ -247,6 +284,7 @@ class PageReport:
     mjx_containers: int = 0
     images: int = 0
     links: int = 0
+    figures: list[dict] = field(default_factory=list)
     screenshot: Path | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -314,13 +352,36 @@ def _wait_loaded(web, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+def figure_problems(fig: dict) -> list[str]:
+    """Why a figure is hard to read, from what the page measured of it (``_SETTLE_JS``):
+    ``width`` (CSS px as rendered), ``natural_width``, ``column`` (width of the text column)
+    and ``ink`` (share of non-background pixels, ``None`` when the image could not be read)."""
+    out, src = [], fig["src"]
+    if fig["width"] < MIN_FILL * fig["column"] - 1:
+        out.append(f"figure {src} is {fig['width']:.0f} px wide in a text column of {fig['column']:.0f} px "
+                   f"(under {MIN_FILL:.0%}): make it wider (figsize width >= "
+                   f"{MIN_FILL * fig['column'] / FIGURE_DPI:.1f} in)")
+    scale = fig["width"] / fig["natural_width"]
+    if scale < MIN_SCALE:
+        out.append(f"figure {src} is shown at {scale:.2f} of its {fig['natural_width']} px: its "
+                   f"{FIGURE_MIN_PT} pt labels render {FIGURE_MIN_PT * FIGURE_DPI / 72 * scale:.1f} px tall "
+                   f"(under {MIN_LABEL_PX:g}): make it narrower (figsize width <= "
+                   f"{fig['width'] / MIN_SCALE / FIGURE_DPI:.1f} in) or its labels larger")
+    if fig["ink"] is None:
+        out.append(f"figure {src}: its pixels could not be read")
+    elif fig["ink"] < MIN_INK:
+        out.append(f"figure {src} is mostly empty: {fig['ink']:.1%} of its pixels differ from the background "
+                   f"(under {MIN_INK:.0%})")
+    return out
+
+
 def check_page(web, origin: str, html_dir: Path, page: str, shots: Path | None = None) -> PageReport:
     """Open ``page`` of the book served at ``origin`` and check it (see the module docstring)."""
     report = PageReport(page)
     web.get_log("browser"), _requests(web)  # drop what earlier pages left
     web.get(f"{origin}/{page}")
     _wait_loaded(web)
-    out = web.execute_async_script(_SETTLE_JS)
+    out = web.execute_async_script(_SETTLE_JS.replace("%(ink_level)d", str(INK_LEVEL)))
     if "fatal" in out:
         report.problems.append(f"the page script failed: {out['fatal']}")
         return report
@@ -337,6 +398,9 @@ def check_page(web, origin: str, html_dir: Path, page: str, shots: Path | None =
         context = out["text"][max(0, m.start() - 30):m.end() + 30].replace("\n", " ")
         problems.append(f"math delimiter left in the text: {m.group()!r} in ...{context}...")
     problems += [f"missing image: {src}" for src in out["broken_images"]]
+    report.figures = out["figures"]
+    for fig in out["figures"]:
+        problems += figure_problems(fig)
     problems += [f"figure shown as text, not as an image: {r}" for r in out["figure_reprs"]]
     problems += [f"the same image is shown {n} times (a figure displayed by its cell and again by glue?): "
                  f"{src[len(origin):]}" for src, n in out["repeated_images"]]
@@ -354,6 +418,8 @@ def check_page(web, origin: str, html_dir: Path, page: str, shots: Path | None =
     if shots is not None:
         name = page.replace("/", "__").removesuffix(".html") + ".png"
         report.screenshot = screenshot(web, shots / name, out["height"])
+        with open(shots / FIGURES_LOG, "a") as fh:  # what was measured of each figure, one page a line
+            fh.write(json.dumps({"page": page, "figures": report.figures}) + "\n")
     return report
 
 

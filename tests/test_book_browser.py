@@ -3,8 +3,10 @@
 Run after ``make book`` (``make browser-test``). Every page of ``book/_build/html`` (or
 of ``SPIKEFLUX_BOOK_HTML``) is served from ``127.0.0.1`` and checked by
 ``tests/book_browser.py``: MathJax 3 has rendered every equation and no math delimiter is
-left in the text, every image loaded, every local link and anchor exists, the console
-shows no error, and nothing was requested from anywhere but the local server. A PNG
+left in the text, every image loaded, every figure is legible (as wide as the text column
+allows, not scaled below readable labels, not mostly empty), every local link and anchor
+exists, the console shows no error, and nothing was requested from anywhere but the local
+server. A PNG
 screenshot of each page goes to ``artifacts/screenshots/`` (or ``SPIKEFLUX_SCREENSHOTS``).
 
 Skipped, with the reason, when the book has not been built or Chromium, chromedriver or
@@ -74,6 +76,20 @@ def test_checker_finds_remote_assets_and_broken_links(tmp_path):
     assert [m.group() for m in bb.DELIMITER.finditer(r"costs $5 and $x$, \(y\) and $$z$$")] == ["$x$", "\\(", "$$", "$$"]
 
 
+def test_figure_legibility_rules():
+    """Known answers of the legibility judgement (runs without a book or a browser)."""
+    good = dict(src="a.png", natural_width=780, width=760, column=760, ink=0.3)
+    assert bb.figure_problems(good) == []
+    narrow = bb.figure_problems(dict(good, natural_width=400, width=400))
+    assert len(narrow) == 1 and "400 px wide in a text column of 760 px" in narrow[0]
+    shrunk = bb.figure_problems(dict(good, natural_width=1600))  # a 16 in figure squeezed into the column
+    assert len(shrunk) == 1 and "shown at 0.47" in shrunk[0]
+    assert bb.MIN_SCALE == pytest.approx(0.72)
+    empty = bb.figure_problems(dict(good, ink=0.01))
+    assert len(empty) == 1 and "mostly empty: 1.0%" in empty[0]
+    assert "could not be read" in bb.figure_problems(dict(good, ink=None))[0]
+
+
 @needs_book
 def test_no_remote_assets_in_pages():
     """No page or stylesheet of the book loads a script, style, font or image from the network."""
@@ -99,8 +115,8 @@ def browser():
     """A headless Chromium session on the book served from 127.0.0.1 (an ephemeral port)."""
     pytest.importorskip("selenium", reason="selenium is not installed (pip install selenium)")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):
-        old.unlink()
+    for old in [*SHOTS.glob("*.png"), SHOTS / bb.FIGURES_LOG]:
+        old.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile_dir, bb.Server(HTML) as server:
         web = bb.start_browser(*bb.chromium(), pathlib.Path(profile_dir))
         try:
