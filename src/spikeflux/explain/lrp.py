@@ -34,7 +34,7 @@ convention: a one-signed node passes :math:`a R`, resp. :math:`-b R`, and books 
 it passes all of :math:`R` through its non-empty side, see :class:`~spikeflux.transport.AlphaBeta`). An unknown option or a
 bad value raises ``ValueError`` naming it. For a single explained step (an int ``t``) the ledger
 fields are 0-d tensors (no target axis). Zero denominators are booked, never NaN; relevance
-that overflows (``lrp-alphabeta`` with α > 1 over long windows, see
+that overflows (``lrp-alphabeta`` with ``alpha`` :math:`a > 1` over long windows, see
 :class:`~spikeflux.transport.AlphaBeta`) raises ``FloatingPointError``.
 """
 
@@ -75,6 +75,14 @@ def _run(net, x, request, rule, opts: dict) -> Attribution:
 @register_method("lrp-0", family="lrp",
                  description="LRP-0 transport: F = z_m / z_n · R_n (ε = 0; zero denominators booked as sinks)")
 def lrp_0(net, x, request, **options) -> Attribution:
+    """LRP-0 transport, :math:`F = z_m / z_n \\cdot R_n`; zero denominators are booked as sinks.
+
+    Own option: ``epsilon`` (must be 0; use ``lrp-epsilon`` otherwise).
+    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
+    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
+    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
+    (bool, default False).
+    """
     opts = _options("lrp-0", options, {"epsilon": 0.0})
     if float(opts["epsilon"]) != 0.0:
         raise ValueError(f"epsilon: lrp-0 is ε = 0, got epsilon={opts['epsilon']} (use lrp-epsilon)")
@@ -84,6 +92,14 @@ def lrp_0(net, x, request, **options) -> Attribution:
 @register_method("lrp-epsilon", family="lrp",
                  description="LRP-ε transport: F = z_m / (z_n + ε sign z_n) · R_n, stabiliser booked as a sink")
 def lrp_epsilon(net, x, request, **options) -> Attribution:
+    """LRP-ε transport, :math:`F = z_m / (z_n + \\varepsilon\\, \\mathrm{sign}\\, z_n) \\cdot R_n`; the stabiliser is booked as a sink.
+
+    Own option: ``epsilon`` (float, default 1e-6).
+    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
+    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
+    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
+    (bool, default False).
+    """
     opts = _options("lrp-epsilon", options, {"epsilon": 1e-6})
     return _run(net, x, request, Epsilon(opts["epsilon"]), opts)
 
@@ -91,11 +107,28 @@ def lrp_epsilon(net, x, request, **options) -> Attribution:
 @register_method("lrp-zplus", family="lrp",
                  description="LRP-z⁺ transport: only positive contributions carry relevance")
 def lrp_zplus(net, x, request, **options) -> Attribution:
+    """LRP-z⁺ transport: only positive contributions :math:`z_m > 0` carry relevance.
+
+    No own options.
+    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
+    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
+    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
+    (bool, default False).
+    """
     return _run(net, x, request, ZPlus(), _options("lrp-zplus", options, {}))
 
 
 @register_method("lrp-alphabeta", family="lrp",
-                 description="LRP-αβ transport (α - β = 1): positive and negative contributions normalised apart")
+                 description="LRP-αβ transport (alpha - beta = 1): positive and negative contributions normalised apart")
 def lrp_alphabeta(net, x, request, **options) -> Attribution:
+    """LRP-αβ transport: positive and negative contributions normalised apart, :math:`a - b = 1`.
+
+    Own options: ``alpha`` (default 2), ``beta`` (default 1), ``empty_side`` (default "skip";
+    see :class:`~spikeflux.transport.AlphaBeta`).
+    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
+    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
+    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
+    (bool, default False).
+    """
     opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0, "empty_side": "skip"})
     return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"], opts["empty_side"]), opts)

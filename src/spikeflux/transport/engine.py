@@ -399,7 +399,7 @@ def transport(
         Unknown rule, policy or init, bad rule parameters, windows outside the record, a record
         batch that is neither 1 nor ``K``.
     FloatingPointError
-        When relevance overflows (αβ with α > 1 over long windows, see :class:`.rules.AlphaBeta`);
+        When relevance overflows (αβ with ``alpha`` > 1 over long windows, see :class:`.rules.AlphaBeta`);
         zero and subnormal denominators never produce NaN, they are booked.
     """
     rule, policy = get_rule(rule, **rule_params), get_policy(threshold_policy)
@@ -475,8 +475,9 @@ def _transport(net, record, steps, target, window, rule, policy, init, node_resi
     if not bool(torch.isfinite(ledger.relevance_mass).all()):  # Σ|R_n| is finite iff every R_n is
         raise FloatingPointError(
             f"relevance overflowed to inf/NaN in {x.dtype} with rule {rule.name} {rule.params} over a "
-            f"{window}-step window; αβ with α > 1 multiplies relevance by α at every node without negative "
-            f"contributions (e.g. synaptic decay through input silence): use a shorter window, z⁺ or ε")
+            f"{window}-step window; αβ with alpha > 1 multiplies relevance by alpha at every node without negative "
+            f"contributions (e.g. synaptic decay through input silence): use a shorter window, "
+            f"empty_side='fallback', z⁺ or ε")
     return attribution, ledger
 
 
