@@ -81,7 +81,7 @@ def lrp_0(net, x, request, **options) -> Attribution:
     Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
     ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
     "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False).
+    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
     """
     opts = _options("lrp-0", options, {"epsilon": 0.0})
     if float(opts["epsilon"]) != 0.0:
@@ -98,7 +98,7 @@ def lrp_epsilon(net, x, request, **options) -> Attribution:
     Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
     ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
     "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False).
+    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
     """
     opts = _options("lrp-epsilon", options, {"epsilon": 1e-6})
     return _run(net, x, request, Epsilon(opts["epsilon"]), opts)
@@ -113,7 +113,7 @@ def lrp_zplus(net, x, request, **options) -> Attribution:
     Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
     ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
     "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False).
+    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
     """
     return _run(net, x, request, ZPlus(), _options("lrp-zplus", options, {}))
 
@@ -128,7 +128,7 @@ def lrp_alphabeta(net, x, request, **options) -> Attribution:
     Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
     ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
     "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False).
+    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
     """
     opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0, "empty_side": "skip"})
     return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"], opts["empty_side"]), opts)
