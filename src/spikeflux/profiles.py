@@ -15,6 +15,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "evaluation": dict(per_class=2, window=300, burn_in=300, n_perturb=2, n_levels=10,
                            methods=("lrp-epsilon", "tsa-s", "tsa-ns", "saliency"), depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
+        "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=300, n_perturb=1,
+                    methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
     },
     "full": {
         "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8),
@@ -26,6 +28,10 @@ PROFILES: dict[str, dict[str, dict]] = {
                                     "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient", "deeplift"),
                            depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
+        "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=16, window=300, burn_in=300, n_perturb=2,
+                    methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
+                             "integrated-gradients", "saliency", "input-x-gradient"),
+                    depths=("1L", "2L"), delay_bins=4),
     },
 }
 

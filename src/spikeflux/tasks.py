@@ -1,7 +1,9 @@
-"""The two tasks as train/validation/test splits, sized by a profile.
+"""The tasks as train/validation/test splits, sized by a profile.
 
 - synthetic: :func:`spikeflux.data.synthetic.generate`, 70/30 chronological, the last
   tenth of the training span for validation;
+- delayed cue: :func:`spikeflux.data.cue.generate`, split as the synthetic task, with
+  per-step loss weights;
 - ADL: per subject a chronological 60/20/20 split (``spec/tsa.md``); the training and
   validation spans of both subjects are concatenated (each cut to whole 900-step windows
   first, so no window mixes the two homes), the test spans are kept per subject.
@@ -12,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from .data import adl
+from .data.cue import CueData
+from .data.cue import generate as generate_cue
 from .data.synthetic import SyntheticData, generate
 
 SECONDS_PER_DAY = 86_400
@@ -20,6 +24,17 @@ SECONDS_PER_DAY = 86_400
 def synthetic(n_steps: int = 900_000, seed: int = 123) -> tuple[SyntheticData, dict]:
     """The synthetic series and its splits ``{"train", "val", "test"} -> (x, y)``."""
     data = generate(n_steps=n_steps, seed=seed)
+    return data, data.split(train=0.7, val=0.1)
+
+
+def cue(n_steps: int = 300_000, seed: int = 7, **options) -> tuple[CueData, dict]:
+    """The delayed-cue series (:func:`spikeflux.data.cue.generate`, ``options`` go there) and its
+    splits ``{"train", "val", "test"} -> (x, y, w)``, 70/30 chronological with the last tenth of
+    the training span for validation; ``w`` is 1 at the explained steps (the loss weights of
+    :func:`spikeflux.training.train`). Ground-truth masks: ``data.ground_truth(offset + t, window)``
+    with ``offset = data.offsets()["test"]`` for test step ``t``.
+    """
+    data = generate_cue(n_steps=n_steps, seed=seed, **options)
     return data, data.split(train=0.7, val=0.1)
 
 
