@@ -485,11 +485,17 @@ def write_timings(timings: list[tuple], profile: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="quick", choices=["quick", "full"])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--only", nargs="*", default=None, help="run these notebooks (and what they need)")
+    names = ", ".join(nb.name for nb in NOTEBOOKS)
+    ap = argparse.ArgumentParser(prog="python -m spikeflux.pipeline", description=__doc__.splitlines()[0],
+                                 epilog=f"notebooks, in order: {names}")
+    ap.add_argument("--profile", default="quick", choices=["quick", "full"],
+                    help="run profile (spikeflux.profiles): quick = small sizes for CI, full = the book's numbers "
+                         "(default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0, help="seed passed to every notebook (default: %(default)s)")
+    ap.add_argument("--device", default="cpu", help="torch device passed to every notebook, e.g. cpu or cuda "
+                                                    "(default: %(default)s)")
+    ap.add_argument("--only", nargs="*", default=None, metavar="NAME",
+                    help=f"run these notebooks (and what they need); one of: {names}")
     ap.add_argument("--no-deps", action="store_true",
                     help="with --only: do not re-run the notebooks they need (use the saved results)")
     ap.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (each single-threaded)")

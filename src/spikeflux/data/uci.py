@@ -9,4 +9,9 @@ import sys
 
 from spikeflux.data.adl import fetch as _fetch
 
+if __name__ == "__main__":  # ``python -m spikeflux.data.uci``: the ADL command line (fetch, report), not silence
+    from spikeflux.data.adl.cli import main
+
+    raise SystemExit(main())
+
 sys.modules[__name__] = _fetch

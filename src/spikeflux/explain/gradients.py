@@ -49,12 +49,17 @@ import torch
 from torch import Tensor, nn
 from tqdm import TqdmWarning
 
-with warnings.catch_warnings():  # Captum imports tqdm.auto, which warns in a kernel without ipywidgets
-    warnings.simplefilter("ignore", TqdmWarning)
-    from captum.attr import InputXGradient, IntegratedGradients, Saliency
-
 from .registry import Attribution, Request, register_method
 from ..snn import LIFNetwork, SNNOutput, SNNState
+
+
+def _captum():
+    """``captum.attr``, imported on first use: ``import spikeflux.explain`` does not load Captum (nor matplotlib)."""
+    with warnings.catch_warnings():  # Captum imports tqdm.auto, which warns in a kernel without ipywidgets
+        warnings.simplefilter("ignore", TqdmWarning)
+        import captum.attr
+    return captum.attr
+
 
 #: Captum's integration rules for integrated gradients.
 IG_RULES = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -261,9 +266,9 @@ def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options
         k = inp.shape[0]
         ibs = internal_batch_size or max(1, rows // k) * k
         ibs = max(ibs, k)  # Captum's minimum: one integration point of every window
-        return IntegratedGradients(model).attribute(inp, baselines=baseline(inp.detach()), target=target,
-                                                    additional_forward_args=state, n_steps=n_steps,
-                                                    method=rule, internal_batch_size=ibs)
+        return _captum().IntegratedGradients(model).attribute(
+            inp, baselines=baseline(inp.detach()), target=target, additional_forward_args=state, n_steps=n_steps,
+            method=rule, internal_batch_size=ibs)
 
     out = _explain(net, x, request, attribute, opts["batch_size"], baseline=baseline)
     out.info.update(n_steps=n_steps, rule=rule, bias_channel=opts["bias_channel"])
@@ -284,7 +289,7 @@ def saliency(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribu
         raise ValueError(f"abs must be True or False, got {opts['abs']!r}")
 
     def attribute(model, inp, target, state):
-        return Saliency(model).attribute(inp, target=target, abs=opts["abs"], additional_forward_args=state)
+        return _captum().Saliency(model).attribute(inp, target=target, abs=opts["abs"], additional_forward_args=state)
 
     out = _explain(net, x, request, attribute, opts["batch_size"])
     out.info.update(abs=opts["abs"])
@@ -301,6 +306,6 @@ def input_x_gradient(net: LIFNetwork, x: Tensor, request: Request, **options) ->
     opts = _options("input-x-gradient", options, {"batch_size": None})
 
     def attribute(model, inp, target, state):
-        return InputXGradient(model).attribute(inp, target=target, additional_forward_args=state)
+        return _captum().InputXGradient(model).attribute(inp, target=target, additional_forward_args=state)
 
     return _explain(net, x, request, attribute, opts["batch_size"])

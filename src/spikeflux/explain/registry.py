@@ -31,6 +31,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -214,9 +215,27 @@ def readout_weights(logits: Tensor, target: Tensor, contrast) -> Tensor | None:
     return w.clone()
 
 
+def _is_scalar(v) -> bool:
+    """An int-like scalar: int, numpy integer (what ``np.argmax`` returns), 0-d tensor or array."""
+    return isinstance(v, (int, float, np.number)) or (isinstance(v, (Tensor, np.ndarray)) and v.ndim == 0)
+
+
+def _integer(name: str, v) -> int:
+    """``v`` as an int if it is an integer (int, numpy integer, 0-d integer tensor/array), else ``ValueError``."""
+    if isinstance(v, (Tensor, np.ndarray)) and v.ndim == 0:
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise ValueError(f"{name}: steps are integers (int, numpy integer or an integer tensor), got {v!r} "
+                         f"({type(v).__name__})" + ("; round it explicitly" if isinstance(v, (float, np.floating))
+                                                   else ""))
+    return int(v)
+
+
 def _as_steps(t, T: int) -> tuple[Tensor, bool]:
-    single = isinstance(t, int) or (isinstance(t, Tensor) and t.dim() == 0)
-    steps = torch.as_tensor([int(t)] if single else [int(s) for s in t], dtype=torch.long)
+    single = _is_scalar(t)
+    if not single and not hasattr(t, "__iter__"):
+        raise ValueError(f"t: give one step or a list of steps (ints), got {t!r} ({type(t).__name__})")
+    steps = torch.as_tensor([_integer("t", t)] if single else [_integer("t", s) for s in t], dtype=torch.long)
     if steps.numel() == 0:
         raise ValueError("t: give at least one step to explain")
     _check_range(steps, T)
@@ -245,11 +264,47 @@ def _row_steps(t, B: int, T: int) -> Tensor:
 
 
 def _check_window(window, steps: Tensor) -> int:
-    window = int(steps.min()) + 1 if window is None else int(window)
+    window = int(steps.min()) + 1 if window is None else _integer("window", window)
     if window < 1 or window > int(steps.min()) + 1:
         raise ValueError(f"window={window} must be between 1 and t+1={int(steps.min()) + 1} "
                          f"(it ends at t and cannot reach before step 0)")
     return window
+
+
+def _check_net(net) -> None:
+    """``TypeError`` naming ``net`` for anything but a :class:`LIFNetwork`, with the way to convert it."""
+    if isinstance(net, LIFNetwork):
+        return
+    kind = f"{type(net).__module__}.{type(net).__name__}"
+    mods = [type(m).__module__ for m in net.modules()] if isinstance(net, torch.nn.Module) else []
+    if any(m.startswith("snntorch") for m in mods):
+        hint = ("convert it first: spikeflux.interop.from_snntorch(model) takes an nn.Sequential of Linear and "
+                "snntorch.Leaky layers (a model with fc1/lif1 attributes: wrap them as "
+                "nn.Sequential(model.fc1, model.lif1, model.fc2, model.lif2)), or export it to NIR and use "
+                "spikeflux.interop.from_nir")
+    elif isinstance(net, torch.nn.Module):
+        hint = ("explain() needs the spiking network's equations; build a LIFNetwork, or import a model with "
+                "spikeflux.interop.from_snntorch / from_nir")
+    else:
+        hint = "build one with spikeflux.snn.LIFNetwork or load one with LIFNetwork.load(path)"
+    raise TypeError(f"net: expected a spikeflux.snn.LIFNetwork, got {kind}; {hint}")
+
+
+def _check_input(x: Tensor, info: MethodInfo) -> None:
+    """``x`` finite, and spikes (0/1) for the TSA family, which assumes them."""
+    if x.is_floating_point() or x.is_complex():
+        bad = ~torch.isfinite(x)
+        if bool(bad.any()):
+            where = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(f"x: {int(bad.sum())} non-finite value(s) (NaN or inf), the first at index {where} "
+                             f"({float(x[where])}); explanations need finite input")
+    if info.family == "tsa":
+        off = (x != 0) & (x != 1)
+        if bool(off.any()):
+            where = tuple(int(i) for i in off.nonzero()[0])
+            raise ValueError(f"x: method {info.name!r} (Temporal Spike Attribution) assumes spike input, every value "
+                             f"0 or 1; x[{', '.join(map(str, where))}] = {float(x[where])}. Binarise the input, or use "
+                             f"an LRP or gradient method for real-valued input")
 
 
 def _check_targets(target, K: int, n_out: int, what: str) -> Tensor | None:
@@ -334,10 +389,12 @@ def explain(
     if method not in METHODS:
         raise ValueError(f"unknown explanation method {method!r}; known methods: {', '.join(sorted(METHODS))}")
     info = METHODS[method]
+    _check_net(net)
     x = torch.as_tensor(x)
     n_in = net.sizes[0]
     if x.dim() not in (2, 3) or x.shape[-1] != n_in:
         raise ValueError(f"x must have shape (T, n_in={n_in}) or (B, T, n_in={n_in}), got {tuple(x.shape)}")
+    _check_input(x, info)
     if all_classes and not info.supports_all_classes:
         raise ValueError(f"method {method!r} does not support all_classes=True")
     x = x.to(dtype=net.dtype, device=net.device)

@@ -50,7 +50,7 @@ underflow (:math:`\Delta t = 1`, :math:`\tau_{syn} = 10^{-3}`, :math:`e^{-1000} 
 :math:`\beta` is set to snnTorch's value ``beta.clamp(0, 1)`` bit for bit
 (``net.beta``), and :math:`\tau_{mem}` is chosen so that :math:`e^{-\Delta t/\tau_{mem}}`
 reproduces it where a float :math:`\tau_{mem}` can (``net.metadata["beta_exact_in_config"]``;
-otherwise :meth:`LIFNetwork.save` / ``load`` rebuild :math:`\beta` to within one ulp).
+:meth:`LIFNetwork.save` / ``load`` keep the exact :math:`\beta` and ``net.metadata`` either way).
 The forward pass then performs the same floating-point operations as snnTorch except the
 matrix product :math:`W s` (one batched product over all steps instead of one per step),
 so outputs agree to round-off (:math:`\sim 10^{-16}` relative in float64) rather than bit
@@ -81,7 +81,8 @@ Rejected with ``ValueError`` naming the layer: ``reset_mechanism="zero"`` (below
 ``"none"`` on a hidden layer, ``reset_delay=False``, ``inhibition=True``, ``state_quant``,
 ``graded_spikes_factor != 1``, per-neuron ``beta``/``threshold`` that differ, different
 ``beta`` or thresholds across layers, and any other module (``Synaptic``, ``RLeaky``,
-``Conv2d``, ``Dropout``, ...).
+``Conv2d``, ...). ``nn.Dropout`` layers are skipped: they are the identity in evaluation mode
+(``module.eval()``), which is what the converted network reproduces.
 
 Why the zero reset is rejected: snnTorch's zero reset clears only the *previous* membrane,
 :math:`m[t] = \beta (1 - r[t])\, m[t-1] + c[t]`, and keeps the input arriving at the reset
@@ -212,9 +213,17 @@ def _describe(k: int, layer: nn.Module) -> str:
 def _pairs(module: nn.Module, snntorch) -> list:
     """``[((k, Linear), (k+1, Leaky)), ...]`` from an ``nn.Sequential``; anything else is a ``ValueError``."""
     if not isinstance(module, nn.Sequential):
+        children = list(module.named_children()) if isinstance(module, nn.Module) else []
+        hint = ""
+        if children:
+            parts = ", ".join(f"model.{name}" for name, _ in children)
+            hint = (f"; a model with layers as attributes ({', '.join(n for n, _ in children)}) converts once its "
+                    f"layers are wrapped in their forward order: from_snntorch(nn.Sequential({parts})), "
+                    f"provided its forward applies them one after the other")
         raise ValueError(f"from_snntorch expects an nn.Sequential of Linear and snntorch.Leaky layers, "
-                         f"got {type(module).__name__}")
-    layers = list(module)
+                         f"got {type(module).__name__}{hint}")
+    # Dropout is the identity at evaluation time, which is what the converted network reproduces
+    layers = [m for m in module if not isinstance(m, nn.Dropout)]
     if not layers or len(layers) % 2:
         raise ValueError(f"from_snntorch expects alternating Linear and Leaky layers ending with a Leaky; "
                          f"got {len(layers)} layers: {[type(m).__name__ for m in layers]}")
