@@ -18,4 +18,18 @@ from .registry import METHODS, Attribution, Explanation, Request, explain, regis
 # Method modules register themselves on import.
 from . import lrp, tsa, gradients, deeplift  # noqa: E402,F401
 
-__all__ = ["METHODS", "Attribution", "Explanation", "Request", "explain", "register_method"]
+# ``Attribution`` (what a method function returns) stays importable for method authors; users get ``Explanation``.
+__all__ = ["METHODS", "Explanation", "Request", "explain", "register_method"]
+
+
+def _methods_help() -> str:
+    """The registered methods for ``help(explain)``: name, family, description; options in each function's docstring."""
+    lines = ["", "", "    Methods", "    -------", "    Every name in :data:`METHODS` (its options: ``help(METHODS[name].fn)``):", ""]
+    for name in sorted(METHODS):
+        m = METHODS[name]
+        lines.append(f"    ``{name}`` ({m.family}; ``{m.fn.__module__}.{m.fn.__name__}``)")
+        lines.append(f"        {m.description}")
+    return "\n".join(lines) + "\n"
+
+
+explain.__doc__ = (explain.__doc__ or "").rstrip() + _methods_help()
