@@ -12,11 +12,13 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: book notebooks html test data venv bench browser-test clean clean-all
 
-# The virtual environment is (re)built when it is missing or pyproject.toml changed.
-$(STAMP): pyproject.toml
+# The virtual environment is (re)built when it is missing or pyproject.toml or constraints.txt
+# changed; it gets exactly the tested versions of constraints.txt (pyproject.toml has ranges).
+CONSTRAINTS ?= constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
