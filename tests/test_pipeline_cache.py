@@ -117,8 +117,10 @@ def test_cache_reuses_what_did_not_change(project):
     assert "up wrote 0" in outputs(book_notebook(root, "down"))
     assert (root / "derived" / pipeline.CACHE_DIRNAME).is_dir()
 
-    # unchanged: nothing runs
+    # unchanged: nothing runs, and the book's notebooks are not rewritten (Sphinx rebuilds nothing)
+    before = {n: (root / "executed" / f"{n}.ipynb").stat().st_mtime_ns for n in ("up", "down")}
     assert run(root) == {"up": "reused", "down": "reused"}
+    assert before == {n: (root / "executed" / f"{n}.ipynb").stat().st_mtime_ns for n in ("up", "down")}
 
     # a prose edit: nothing runs, the book's notebook has the new text and the cached outputs
     write(root, up_prose="First version.", down_prose="Second version of the prose.", offset=0)

@@ -248,7 +248,10 @@ def source_notebook(nb: Notebook, parameters: dict, root: Path | None = None):
         plain = Path(tmp) / f"{nb.name}.ipynb"
         jupytext.write(jupytext.read(src), plain)
         notebook = load_notebook_node(str(plain))
-    return parameterize_notebook(notebook, parameters, kernel_name="python3", language="python")
+    notebook = parameterize_notebook(notebook, parameters, kernel_name="python3", language="python")
+    for i, cell in enumerate(notebook.cells):  # nbformat draws random cell ids: fixed ones, same bytes every time
+        cell.id = f"{nb.name}-{i}"
+    return notebook
 
 
 def notebook_inputs(code: str, parameters: dict, upstream: dict[str, str | None] | None) -> dict:
@@ -338,8 +341,13 @@ def reuse(cache, nb: Notebook, parameters: dict, upstream: dict, root: Path | No
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{nb.name}.ipynb"
     merged.metadata.pop(INPUTS_KEY, None)
-    nbformat.write(merged, str(out))
-    _hide_default_parameters(out)
+    tmp = out.with_name(f".{nb.name}.merged.ipynb")
+    nbformat.write(merged, str(tmp))
+    _hide_default_parameters(tmp)
+    if out.is_file() and out.read_bytes() == tmp.read_bytes():
+        tmp.unlink()  # unchanged: the book's incremental build (Sphinx) need not read it again
+    else:
+        tmp.replace(out)
     return data, key, digest
 
 
@@ -423,6 +431,8 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
         executed[nb.name] = (key, digest, seconds, (since, time.time_ns()))
         if store_ is not None:
             store(store_, nb, params, key, digest, seconds, executed[nb.name][3], out_dir)
+            if key:  # the book gets the same merged notebook a later reuse writes: a rebuild rewrites nothing
+                reuse(store_, nb, params, upstream(nb), out_dir=out_dir)
         timings.append((nb.name, seconds, "executed"))
         write_timings(timings, profile)
         print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
