@@ -179,7 +179,7 @@ def localisation_summary(loc: pd.DataFrame, methods, seed: int) -> pd.DataFrame:
 
     rows = {(m, k): bootstrap_ci(loc.loc[loc.method == m, k].to_numpy(), seed=seed)
             for m in methods for k in LOCALISATION_METRICS}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean", "lo", "hi"])
+    return pd.DataFrame(list(rows.values()), index=pd.MultiIndex.from_tuples(list(rows)), columns=["mean", "lo", "hi"])
 
 
 def silence_table(net: LIFNetwork, injections: dict, keys, methods, scores: dict, **options) -> pd.DataFrame:
