@@ -99,11 +99,12 @@ def test_final_newline_and_bare_lf_are_tolerated(tmp_path, newline, final):
 SEPARATORS = st.sampled_from(["\t", "\t\t", "\t\t\t", " \t", "\t \t", "  \t", "\t  ", " \t\t"])
 
 
+SEPARATED = dict(seps=st.lists(st.tuples(SEPARATORS, SEPARATORS, SEPARATORS, SEPARATORS), min_size=1, max_size=4),
+                 trailing=st.sampled_from(["", "\t", "\t\t", " ", " \t"]))
+
+
 @settings(max_examples=40, deadline=None)
-@given(
-    seps=st.lists(st.tuples(SEPARATORS, SEPARATORS, SEPARATORS, SEPARATORS), min_size=1, max_size=4),
-    trailing=st.sampled_from(["", "\t", "\t\t", " ", " \t"]),
-)
+@given(**SEPARATED)
 def test_any_mix_of_tab_runs_and_spaces_parses_the_same(seps, trailing):
     lines = [HEAD_SEN, DASH_SEN]
     for a, b, c, d in seps:
@@ -112,6 +113,14 @@ def test_any_mix_of_tab_runs_and_spaces_parses_the_same(seps, trailing):
         rows = parse_sensors(write(Path(folder) / "OrdonezB_Sensors.txt", lines))
     start, end = t("2012-11-12 00:22:57"), t("2012-11-12 00:22:59")
     assert rows == [SensorRow(n, start, end, "Door", "PIR", "Living") for n in range(3, 3 + len(seps))]
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(**SEPARATED)
+def test_any_mix_of_tab_runs_and_spaces_parses_the_same_exhaustively(seps, trailing):
+    """The expensive variant (``--runslow``): 2000 separator mixes instead of 40."""
+    test_any_mix_of_tab_runs_and_spaces_parses_the_same.hypothesis.inner_test(seps, trailing)
 
 
 # ----------------------------------------------------------------------------- malformed

@@ -8,7 +8,6 @@ from captum.attr import IntegratedGradients
 
 from spikeflux.explain import METHODS, explain
 from spikeflux.explain.gradients import WindowLogits, carried_state, windows
-from spikeflux.snn import LIFNetwork
 
 GRADIENT_METHODS = ["integrated-gradients", "saliency", "input-x-gradient"]  # deeplift: tests/test_deeplift.py
 
@@ -19,15 +18,7 @@ def seed():
     return 7
 
 
-def spiking_net(sizes, seed, dtype=torch.float64, **kwargs):
-    return LIFNetwork(sizes, tau_mem=2e-2, weight_scale=3.0, seed=seed, **kwargs).to(dtype)
-
-
-def spike_input(T, n_in, seed, p=0.3, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(T, n_in, generator=g) < p).to(dtype)
-    x[:, 0] = 1.0  # the bias channel
-    return x
+# spiking_net, spike_input: the shared fixtures of conftest.py
 
 
 def window_gradient(net, x, t_star, window, c):
@@ -40,7 +31,7 @@ def window_gradient(net, x, t_star, window, c):
 # ---------------------------------------------------------------------------- the wrapped model
 @pytest.mark.parametrize("kwargs", [{}, dict(adaptation=(0.9, 0.3)), dict(recurrent=True),
                                     dict(reset="subtract"), dict(readout="leaky")])
-def test_carried_state_reproduces_the_recorded_logits(kwargs, seed):
+def test_carried_state_reproduces_the_recorded_logits(kwargs, seed, spiking_net, spike_input):
     net = spiking_net([4, 9, 6, 3], seed, **kwargs)
     x = spike_input(50, 4, seed)
     t = torch.tensor([20, 35, 49])
@@ -55,7 +46,7 @@ def test_carried_state_reproduces_the_recorded_logits(kwargs, seed):
 @pytest.mark.parametrize("method", GRADIENT_METHODS)
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 9, 3], [4, 9, 6, 3]])
 @pytest.mark.parametrize("readout", ["spiking", "leaky"])
-def test_runs_on_every_depth_and_readout(method, sizes, readout, seed):
+def test_runs_on_every_depth_and_readout(method, sizes, readout, seed, spiking_net, spike_input):
     net = spiking_net(sizes, seed, dtype=torch.float32, readout=readout)
     x = spike_input(30, 4, seed, dtype=torch.float32)
     e = explain(net, x, [20, 29], method=method, window=12)
@@ -69,7 +60,7 @@ def test_runs_on_every_depth_and_readout(method, sizes, readout, seed):
 
 
 # ---------------------------------------------------------------------------- values
-def test_saliency_and_input_x_gradient_are_the_window_gradient(seed):
+def test_saliency_and_input_x_gradient_are_the_window_gradient(seed, spiking_net, spike_input):
     net = spiking_net([4, 9, 3], seed)
     x = spike_input(40, 4, seed)
     steps, window = [25, 39], 15
@@ -84,7 +75,7 @@ def test_saliency_and_input_x_gradient_are_the_window_gradient(seed):
         torch.testing.assert_close(ixg.attribution[k], x[t_star - window + 1: t_star + 1].T * g)
 
 
-def test_linear_model_gives_the_exact_decomposition(seed):
+def test_linear_model_gives_the_exact_decomposition(seed, spiking_net, spike_input):
     """1L, leaky readout: U^L[t*] is affine in the window, so IG = x * grad = the linear decomposition
     A_i[t] = W_ci sum_{k=t}^{t*} alpha^(k-t) beta^(t*-k) x_i[t] (spec/transport.md §5) and the gap is zero."""
     net = spiking_net([4, 3], seed, readout="leaky")
@@ -105,7 +96,7 @@ def test_linear_model_gives_the_exact_decomposition(seed):
     assert abs(float(ig.info["completeness_gap"][0])) < 1e-7 * float(ig.attribution.abs().sum())
 
 
-def test_ig_gap_is_captums_convergence_delta(seed):
+def test_ig_gap_is_captums_convergence_delta(seed, spiking_net, spike_input):
     net = spiking_net([4, 9, 3], seed)
     x = spike_input(40, 4, seed)
     e = explain(net, x, [30, 39], method="integrated-gradients", window=20, n_steps=16)
@@ -121,7 +112,7 @@ def test_ig_gap_is_captums_convergence_delta(seed):
     torch.testing.assert_close(e.info["completeness_gap"], delta.detach())
 
 
-def test_ig_gap_is_reported_and_stays_bounded(seed):
+def test_ig_gap_is_reported_and_stays_bounded(seed, spiking_net, spike_input):
     """The gap does not close (the surrogate is not the derivative of H) but settles as n_steps grows."""
     net = spiking_net([4, 12, 3], 2)
     x = spike_input(60, 4, 3)
@@ -138,7 +129,7 @@ def test_ig_gap_is_reported_and_stays_bounded(seed):
     assert max(abs(g) for g in gaps.values()) <= 2 * abs(delta_f) + 1.0, gaps
 
 
-def test_batching_does_not_change_the_result(seed):
+def test_batching_does_not_change_the_result(seed, spiking_net, spike_input):
     net = spiking_net([4, 9, 3], seed, adaptation=(0.9, 0.3))
     x = spike_input(40, 4, seed)
     steps = [20, 27, 33, 39]
@@ -155,13 +146,13 @@ def test_batching_does_not_change_the_result(seed):
 
 # ---------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("n_steps", [0, -3, 2.5, True, None, "50"])
-def test_bad_n_steps(n_steps, seed):
+def test_bad_n_steps(n_steps, seed, spiking_net, spike_input):
     net = spiking_net([4, 3], seed)
     with pytest.raises(ValueError, match="n_steps must be a positive int"):
         explain(net, spike_input(10, 4, seed), 9, method="integrated-gradients", n_steps=n_steps)
 
 
-def test_bad_options(seed):
+def test_bad_options(seed, spiking_net, spike_input):
     net, x = spiking_net([4, 3], seed), spike_input(10, 4, seed)
     with pytest.raises(ValueError, match="rule must be one of"):
         explain(net, x, 9, method="integrated-gradients", rule="simpson")
@@ -176,12 +167,12 @@ def test_bad_options(seed):
 
 
 @pytest.mark.parametrize("method", GRADIENT_METHODS)
-def test_all_classes_is_refused(method, seed):
+def test_all_classes_is_refused(method, seed, spiking_net, spike_input):
     assert METHODS[method].family == "gradient" and not METHODS[method].supports_all_classes
     with pytest.raises(ValueError, match=f"method '{method}' does not support all_classes=True"):
         explain(spiking_net([4, 3], seed), spike_input(10, 4, seed), 9, method=method, all_classes=True)
 
 
-def test_unknown_method_lists_the_gradient_methods(seed):
+def test_unknown_method_lists_the_gradient_methods(seed, spiking_net, spike_input):
     with pytest.raises(ValueError, match="known methods: .*deeplift.*input-x-gradient.*integrated-gradients"):
         explain(spiking_net([4, 3], seed), spike_input(10, 4, seed), 9, method="smoothgrad")

@@ -20,17 +20,7 @@ def seed():
     return 1234
 
 
-def spiking_net(sizes, seed, dtype=torch.float32, **kwargs):
-    """A random network whose hidden layers spike often (large weights, slow membrane)."""
-    net = LIFNetwork(sizes, tau_mem=2e-2, weight_scale=3.0, seed=seed, **kwargs)
-    return net.to(dtype)
-
-
-def spike_input(T, n_in, seed, p=0.3, dtype=torch.float32):
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(T, n_in, generator=g) < p).to(dtype)
-    x[:, 0] = 1.0  # the bias channel
-    return x
+# spiking_net, spike_input: the shared fixtures of conftest.py
 
 
 def tsa_loop(spikes, weights, beta, P, variant, t_star, window):
@@ -167,7 +157,7 @@ def test_psp_kernel():
     assert psp_kernel(0.9, 0.37, torch.tensor([100000])).item() == 0.0  # underflows cleanly, no nan
 
 
-def test_delay_variant_is_the_linear_decomposition_of_a_linear_model(seed):
+def test_delay_variant_is_the_linear_decomposition_of_a_linear_model(seed, spike_input):
     """1L, output never spikes: A_i[t] = W_ci kappa(t* - t) x_i[t] P_c (spec/transport.md §5), = P_c * input x gradient."""
     net = LIFNetwork([4, 3], tau_mem=2e-2, weight_scale=3.0, seed=seed, readout="leaky").double()
     x = spike_input(30, 4, seed, dtype=torch.float64)
@@ -184,7 +174,7 @@ def test_delay_variant_is_the_linear_decomposition_of_a_linear_model(seed):
 
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 9, 3], [4, 9, 7, 3]])
 @pytest.mark.parametrize("variant", ["s", "ns"])
-def test_delay_variant_equals_loop(sizes, variant, seed):
+def test_delay_variant_equals_loop(sizes, variant, seed, spiking_net, spike_input):
     net = spiking_net(sizes, seed, torch.float64)
     x = spike_input(40, sizes[0], seed, dtype=torch.float64)
     steps, window = [25, 31, 39], 20
@@ -204,7 +194,7 @@ def test_delay_variant_equals_loop(sizes, variant, seed):
 @pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-6), (torch.float64, 1e-12)])
 @pytest.mark.parametrize("sizes", [[4, 3], [4, 9, 3], [4, 9, 7, 3]])
 @pytest.mark.parametrize("variant", ["s", "ns"])
-def test_vectorised_equals_loop(sizes, variant, dtype, tol, seed):
+def test_vectorised_equals_loop(sizes, variant, dtype, tol, seed, spiking_net, spike_input):
     net = spiking_net(sizes, seed, dtype)
     x = spike_input(40, sizes[0], seed, dtype=dtype)
     steps, window = [25, 31, 39], 20
@@ -224,7 +214,7 @@ def test_vectorised_equals_loop(sizes, variant, dtype, tol, seed):
 
 
 @pytest.mark.parametrize("method,variant", [("tsa-s", "s"), ("tsa-ns", "ns"), ("sam", "sam")])
-def test_method_uses_recorded_spikes_and_softmax(method, variant, seed):
+def test_method_uses_recorded_spikes_and_softmax(method, variant, seed, spiking_net, spike_input):
     net = spiking_net([4, 9, 3], seed, torch.float64)
     x = spike_input(40, 4, seed, dtype=torch.float64)
     e = explain(net, x, [30, 39], method=method, window=25, all_classes=True)
@@ -243,7 +233,7 @@ def test_method_uses_recorded_spikes_and_softmax(method, variant, seed):
     torch.testing.assert_close(one.attribution, e.attribution[torch.arange(2), one.target])
 
 
-def test_window_at_sequence_start(seed):
+def test_window_at_sequence_start(seed, spiking_net, spike_input):
     """t* = window - 1: the window begins at step 0."""
     net = spiking_net([4, 9, 3], seed, torch.float64)
     x = spike_input(12, 4, seed, dtype=torch.float64)
@@ -273,9 +263,9 @@ def test_sam_never_negative(data, depth):
 
 # ---------------------------------------------------------------------------- registry and errors
 @pytest.mark.parametrize("name", sorted(METHODS))
-def test_registry_dispatches_every_registered_method(name, seed):
-    net = spiking_net([4, 9, 3], seed)
-    x = spike_input(30, 4, seed)
+def test_registry_dispatches_every_registered_method(name, seed, spiking_net, spike_input):
+    net = spiking_net([4, 9, 3], seed, torch.float32)
+    x = spike_input(30, 4, seed, dtype=torch.float32)
     e = explain(net, x, 29, method=name, window=10)
     assert e.method == name and e.window == 10
     assert e.attribution.shape == (4, 10)
@@ -291,10 +281,10 @@ def test_tsa_methods_are_registered():
         assert METHODS[name].family == "tsa" and METHODS[name].supports_all_classes
 
 
-def test_unknown_method_lists_known_ones(seed):
-    net = spiking_net([4, 3], seed)
+def test_unknown_method_lists_known_ones(seed, spiking_net, spike_input):
+    net = spiking_net([4, 3], seed, torch.float32)
     with pytest.raises(ValueError, match="unknown explanation method 'tsa'.*tsa-ns.*tsa-s"):
-        explain(net, spike_input(10, 4, seed), 5, method="tsa")
+        explain(net, spike_input(10, 4, seed, dtype=torch.float32), 5, method="tsa")
 
 
 def test_bad_variant_and_shapes():
@@ -309,8 +299,8 @@ def test_bad_variant_and_shapes():
         tsa_map([x], [W], 0.5, torch.ones(2), "s", t=1, window=3)
 
 
-def test_unknown_options_are_refused(seed):
-    net, x = spiking_net([4, 3], seed), spike_input(10, 4, seed)
+def test_unknown_options_are_refused(seed, spiking_net, spike_input):
+    net, x = spiking_net([4, 3], seed, torch.float32), spike_input(10, 4, seed, dtype=torch.float32)
     with pytest.raises(ValueError, match="tsa-s: unknown option.*'variant'.*known: none"):
         explain(net, x, 9, method="tsa-s", variant="ns")
     with pytest.raises(ValueError, match="tsa-delay: unknown option.*'epsilon'.*known: variant"):
