@@ -54,7 +54,7 @@ def test_every_method_equals_cpu(net, x, method):
 def test_evaluation_rows_equal_cpu(net, x):
     X = x.numpy()
     pts = ev.PointSet("toy", X, np.zeros(len(X), dtype=int), [("toy", t) for t in range(len(X))], 60, 60)
-    kw = dict(dataset="toy", model="3L", n_perturb=2, n_levels=4, seed=1)
+    kw = dict(dataset="toy", model="3L", n_perturb=2, levels=(0, 0.1, 0.5, 1), bias_channel=0, seed=1)
     a, _ = ev.evaluate(net, pts, "lrp-epsilon", 3, **kw)
     b, _ = ev.evaluate(copy.deepcopy(net).cuda(), pts, "lrp-epsilon", 3, **kw)
     for ra, rb in zip(a, b):

@@ -1,12 +1,12 @@
-"""The evaluation metrics on hand-made cases with known answers."""
-
-import math
+"""The evaluation package on hand-made cases with known answers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from spikeflux import evaluation as ev
+from spikeflux.evaluation import metrics as M
 from spikeflux.snn import LIFNetwork
 
 
@@ -18,144 +18,13 @@ def test_segments_by_hand():
     assert ch.tolist() == [0, 0, 0, 0]
 
 
-def test_segments_skip_bias():
-    a = np.ones((3, 5))
-    ch, *_ = ev.segments(a, channels=[1, 2])
-    assert set(ch.tolist()) == {1, 2}
-
-
-@pytest.fixture
-def recency_net():
-    """Class 0 is driven by recent x1 spikes, class 1 by the bias; leaky readout."""
-    net = LIFNetwork([2, 2], dt=1e-3, tau_syn=1e-3, tau_mem=1e-3, readout="leaky").double()
-    with torch.no_grad():
-        net.weights[0].copy_(torch.tensor([[0.0, 1.0], [0.6, 0.0]]))
-    return net
-
-
-def test_deletion_right_ranking_flips_first(recency_net):
-    W, P = 40, 6
-    X = np.ones((P, 10 + W, 2))
-    clean = ev.predict_last(recency_net, torch.as_tensor(X)).numpy()
-    assert (clean == 0).all()
-    good = np.zeros((P, 2, W))
-    good[:, 1] = np.linspace(0, 1, W)  # the most recent x1 steps rank first
-    bad = good[:, :, ::-1].copy()  # the oldest first
-    r_good = ev.ess(recency_net, X, good, clean, 2, W, n_levels=8)
-    r_bad = ev.ess(recency_net, X, bad, clean, 2, W, n_levels=8)
-    assert r_good["curve"][0] == 1.0 and r_bad["curve"][0] == 1.0  # no flip: clean prediction
-    assert r_good["ess"] < r_bad["ess"]
-    # flipping the most recent decile of x1 already changes every prediction
-    assert r_good["curve"][1] == 0.0
-
-
-def test_deletion_inputs_levels_and_bias_untouched():
-    x = np.zeros((5, 3))
-    attr = np.arange(15.0).reshape(3, 5)
-    out = ev.deletion_inputs(x, attr, np.array([0.0, 1.0]), max_len=2)
-    assert (out[0] == 0).all()
-    assert (out[1][:, 0] == 0).all() and (out[1][:, 1:] == 1).all()  # everything but the bias flipped
-
-
-def test_permutation_that_cannot_change_anything(recency_net):
-    W, P = 30, 4
-    X = np.ones((P, 10 + W, 2))  # constant inputs: any permutation in time is the identity
-    A = np.random.default_rng(0).normal(size=(P, 2, W))
-    clean = ev.predict_last(recency_net, torch.as_tensor(X)).numpy()
-    r = ev.output_completeness(recency_net, X, A, clean, 2, W)
-    assert (r["scores"] == 1.0).all() and len(r["scores"]) == 8
-
-
-def test_permuted_inputs_keep_important_segments():
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 2, size=(50, 3)).astype(float)
-    attr = np.zeros((3, 50))
-    attr[1, 10:20] = 5.0
-    out = ev.permuted_inputs(x, attr, np.array([0.5]), rng)[0]
-    np.testing.assert_array_equal(out[10:20, 1], x[10:20, 1])  # kept
-    np.testing.assert_array_equal(out[:, 0], x[:, 0])  # bias never permuted
-    assert sorted(out[:, 2]) == sorted(x[:, 2])  # a permutation: same multiset
-
-
-def test_perturbation_that_changes_nothing_gives_zero_sensitivity():
-    W = 20
-    X = np.zeros((3, 5 + W, 2))
-    X[..., 0] = 1  # only the bias, which is never perturbed
-    A = np.random.default_rng(1).normal(size=(3, 2, W))
-
-    def attribute(Xp, targets):
-        assert np.array_equal(Xp, X)
-        return A
-
-    r = ev.sensitivity(attribute, X, A, np.zeros(3, int), W, n_perturb=3)
-    assert (r["max_sensitivity"] == 0).all() and (r["rel_max_sensitivity"] == 0).all()
-
-
-def test_perturb_runs_bounds():
-    x = np.zeros((200, 2))
-    x[50:150, 1] = 1
-    rng = np.random.default_rng(0)
-    for _ in range(20):
-        out = ev.perturb_runs(x, rng)
-        on = np.flatnonzero(out[:, 1])
-        assert 40 <= on[0] <= 60 and 139 <= on[-1] <= 159
-        assert (out[:, 0] == 0).all()
-
-
-def test_gini_and_top_share():
-    assert ev.gini(np.ones(10)) == pytest.approx(0.0)
-    one_hot = np.zeros(10)
-    one_hot[3] = -2
-    assert ev.gini(one_hot) == pytest.approx(0.9)
-    assert ev.top_share(one_hot) == pytest.approx(1.0)
-    assert ev.top_share(np.ones(100)) == pytest.approx(0.05)
-    c = ev.compactness(np.stack([np.ones((2, 5)), -np.ones((2, 5))]))
-    assert c["l1_mass"].tolist() == [10.0, 10.0]
-
-
-def test_ground_truth_scores():
-    mask = np.zeros((1, 3, 6), bool)
-    mask[0, 1:, 3:] = True
-    perfect = np.where(mask, 1.0, 0.1)
-    r = ev.ground_truth_scores(perfect, mask)
-    assert r["gt_pr_auc"][0] == pytest.approx(1.0)
-    assert r["gt_positive_share"][0] == pytest.approx(6 / (6 + 0.1 * 12))
-
-
-def test_select_points_stratified_and_seeded():
-    y = np.repeat(np.arange(4), 100)
-    a = ev.select_points(y, 5, history=50, seed=3)
-    b = ev.select_points(y, 5, history=50, seed=3)
-    np.testing.assert_array_equal(a, b)
-    assert np.bincount(y[a]).tolist() == [5, 5, 5, 5]
-    assert a.min() >= 50
-
-
-def test_metric_metadata_is_declared():
-    for m in ev.METRICS.values():
-        assert m.lower <= m.upper and isinstance(m.higher_is_better, bool)
-    assert ev.METRICS["ess"].higher_is_better is False
-
-
-def test_bootstrap_intervals_seeded():
-    v = np.random.default_rng(0).normal(size=200)
-    assert ev.bootstrap_ci(v, seed=1) == ev.bootstrap_ci(v, seed=1)
-    m, lo, hi = ev.bootstrap_ci(v)
-    assert lo < m < hi
-    w = ev.trapezoid_weights(np.linspace(0, 1, 5))
-    assert w.sum() == pytest.approx(1.0)
-    assert math.isclose(w @ np.linspace(0, 1, 5), 0.5)
-
-
 def _segments_loop(attr, max_len=10, channels=None):
     """Transcription of the segmentation rule, one run at a time (the vectorised one must match)."""
     out = []
     for i in (range(attr.shape[0]) if channels is None else channels):
-        t = 0
-        W = attr.shape[1]
+        t, W = 0, attr.shape[1]
         while t < W:
-            s = np.sign(attr[i, t])
-            e = t
+            s, e = np.sign(attr[i, t]), t
             while e < W and np.sign(attr[i, e]) == s:
                 e += 1
             for a in range(t, e, max_len):
@@ -177,17 +46,193 @@ def test_vectorised_segments_match_a_loop(seed):
         np.testing.assert_allclose(score, [r[3] for r in ref], rtol=1e-12, atol=1e-12)
 
 
-def test_window_state_continues_the_burn_in():
-    """Perturbed windows start from the state after the burn-in: same prediction as the whole excerpt."""
-    net = LIFNetwork([3, 8, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0, seed=1).double()
+# --------------------------------------------------------------------------- budgets and ties
+def test_cell_budget_is_the_same_for_every_map():
+    """At every level, maps of any shape of segments flip exactly round(q N) cells, bias excluded."""
     rng = np.random.default_rng(0)
-    X = (rng.random((7, 90, 3)) < 0.3).astype(float)
-    state = ev.window_state(net, X, 50)
-    whole = net(torch.as_tensor(X)).output[:, -1]
-    split = net(torch.as_tensor(X[:, -50:]), state).output[:, -1]
-    torch.testing.assert_close(split, whole, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(ev.predict_last(net, torch.as_tensor(X[:, -50:]), chunk=3, state=state).numpy(),
-                                  whole.argmax(-1).numpy())
+    x = np.zeros((200, 4))
+    levels = ev.LEVELS
+    n = ev.budgets(4, 200, levels, bias_channel=0)
+    assert n.tolist() == [round(q * 600) for q in levels]
+    maps = [rng.normal(size=(4, 200)), np.sign(rng.normal(size=(4, 200))) * 3, np.zeros((4, 200)),
+            np.repeat(rng.normal(size=(4, 1)), 200, 1)]
+    for attr in maps:
+        out = ev.deletion_inputs(x, attr, levels, rng, bias_channel=0)
+        flipped = (out != x[None]).sum((1, 2))
+        assert flipped.tolist() == n.tolist()
+        assert (out[:, :, 0] == 0).all()  # the bias is never flipped
+
+
+def test_last_segment_is_cut_nearest_t_star_first():
+    attr = np.zeros((2, 30))
+    attr[1, 5:15] = 2.0  # one segment of 10 steps ranks first
+    x = np.zeros((30, 2))
+    out = ev.deletion_inputs(x, attr, [4 / 30, 10 / 30], np.random.default_rng(0), bias_channel=0)
+    assert np.flatnonzero(out[0][:, 1]).tolist() == [11, 12, 13, 14]  # 4 cells, the latest of the segment
+    assert np.flatnonzero(out[1][:, 1]).tolist() == list(range(5, 15))
+
+
+def test_ties_are_ordered_at_random_and_seeded():
+    attr = np.zeros((3, 100))  # every segment ties
+    a = ev.cell_order(attr, np.random.default_rng(1), bias_channel=0)
+    b = ev.cell_order(attr, np.random.default_rng(1), bias_channel=0)
+    c = ev.cell_order(attr, np.random.default_rng(2), bias_channel=0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    first = np.argwhere(a < 10)  # the first segment: 10 cells of one channel, contiguous
+    assert len(set(first[:, 0])) == 1 and np.ptp(first[:, 1]) == 9
+    # no fixed channel-then-time order: over seeds the first segment lands anywhere
+    starts = {tuple(np.argwhere(ev.cell_order(attr, np.random.default_rng(s), bias_channel=0) == 0)[0])
+              for s in range(30)}
+    assert len(starts) > 10
+    # scores still rank first: a positive segment precedes every tie
+    attr[2, 40:50] = 1.0
+    pos = ev.cell_order(attr, np.random.default_rng(3), bias_channel=0)
+    assert set(pos[2, 40:50].tolist()) == set(range(10))
+
+
+def test_kept_inputs_keep_the_top_cells_and_permute_the_rest():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(50, 3)).astype(float)
+    attr = np.zeros((3, 50))
+    attr[1, 10:20] = 5.0
+    out = ev.kept_inputs(x, attr, [10 / 100, 1.0], rng, bias_channel=0)
+    np.testing.assert_array_equal(out[0][10:20, 1], x[10:20, 1])  # the 10 top cells kept
+    np.testing.assert_array_equal(out[1], x)  # keep everything: unchanged
+    for o in out:
+        np.testing.assert_array_equal(o[:, 0], x[:, 0])  # bias never permuted
+        assert sorted(o[:, 2]) == sorted(x[:, 2])  # a permutation: same multiset
+
+
+def test_permuted_inputs_keep_important_segments():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(50, 3)).astype(float)
+    attr = np.zeros((3, 50))
+    attr[1, 10:20] = 5.0
+    out = ev.permuted_inputs(x, attr, np.array([0.5]), rng, bias_channel=0)[0]
+    np.testing.assert_array_equal(out[10:20, 1], x[10:20, 1])
+    np.testing.assert_array_equal(out[:, 0], x[:, 0])
+    assert sorted(out[:, 2]) == sorted(x[:, 2])
+
+
+def test_bias_channel_none_lets_every_channel_be_perturbed():
+    x = np.zeros((10, 2))
+    out = ev.deletion_inputs(x, np.ones((2, 10)), [1.0], np.random.default_rng(0), bias_channel=None)
+    assert (out[0] == 1).all()
+    with pytest.raises(ValueError, match="bias_channel=5"):
+        ev.deletion_inputs(x, np.ones((2, 10)), [1.0], np.random.default_rng(0), bias_channel=5)
+
+
+def test_perturb_runs_bounds():
+    x = np.zeros((200, 2))
+    x[50:150, 1] = 1
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        out = ev.perturb_runs(x, rng, bias_channel=0)
+        on = np.flatnonzero(out[:, 1])
+        assert 40 <= on[0] <= 60 and 139 <= on[-1] <= 159
+        assert (out[:, 0] == 0).all()
+
+
+# --------------------------------------------------------------------------- metrics on a toy model
+@pytest.fixture
+def recency_net():
+    """Class 0 is driven by recent x1 spikes, class 1 by the bias; leaky readout."""
+    net = LIFNetwork([2, 2], dt=1e-3, tau_syn=1e-3, tau_mem=1e-3, readout="leaky").double()
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[0.0, 1.0], [0.6, 0.0]]))
+    return net
+
+
+def _points(X, y=None, masks=None, window=None):
+    P = len(X)
+    return ev.PointSet("toy", X, np.zeros(P, int) if y is None else y, [("toy", t) for t in range(P)],
+                       window or X.shape[1] - 10, 10, masks, bias_channel=0)
+
+
+def test_deletion_right_ranking_flips_first(recency_net):
+    W, P = 40, 6
+    X = np.ones((P, 10 + W, 2))
+    pts = _points(X)
+    good = np.zeros((P, 2, W))
+    good[:, 1] = np.linspace(0.01, 1, W)  # the most recent x1 steps rank first
+    bad = good[:, :, ::-1].copy()  # the oldest first
+    levels = (0.0, 0.05, 0.1, 0.5, 1.0)
+    rg, cg = ev.score_maps(recency_net, pts, good, 2, bias_channel=0, levels=levels)
+    rb, cb = ev.score_maps(recency_net, pts, bad, 2, bias_channel=0, levels=levels)
+    ess = lambda rows: [r["value"] for r in rows if r["metric"] == "ess"][0]  # noqa: E731
+    assert ess(rg) < ess(rb)
+    deletion = [c for c in cg if c["curve"] == "deletion"]
+    assert deletion[0]["value"] == 1.0 and deletion[0]["cells_flipped"] == 0
+    assert deletion[1]["value"] == 0.0 and deletion[1]["cells_flipped"] == 2  # the 2 latest x1 steps
+
+
+def test_per_point_values_average_to_the_balanced_accuracy():
+    clean = np.array([0, 0, 0, 1, 2, 2])
+    pred = np.array([0, 1, 0, 1, 0, 2])
+    from spikeflux.training import balanced_accuracy, confusion
+
+    v = ev.ba_weights(clean) * (pred == clean)
+    assert v.mean() == pytest.approx(balanced_accuracy(confusion(clean, pred, 3)))
+
+
+def test_permutation_that_cannot_change_anything(recency_net):
+    W, P = 30, 4
+    X = np.ones((P, 10 + W, 2))  # constant inputs: any permutation in time is the identity
+    A = np.random.default_rng(0).normal(size=(P, 2, W))
+    rows, curves = ev.score_maps(recency_net, _points(X), A, 2, bias_channel=0)
+    oc = [r["value"] for r in rows if r["metric"] in ("output_completeness", "oc_matched")]
+    assert oc and all(v == 1.0 for v in oc)
+
+
+def test_gini_and_top_share():
+    assert ev.gini(np.ones(10)) == pytest.approx(0.0)
+    one_hot = np.zeros(10)
+    one_hot[3] = -2
+    assert ev.gini(one_hot) == pytest.approx(0.9)
+    assert ev.top_share(one_hot) == pytest.approx(1.0)
+    assert ev.top_share(np.ones(100)) == pytest.approx(0.05)
+
+
+def _case(A, masks=None, **kw):
+    return M.Case(net=None, X=np.zeros((len(A), 5, A.shape[1])), A=A, clean=np.zeros(len(A), int), n_classes=2,
+                  window=A.shape[2], state=None, bias_channel=0, masks=masks, **kw)
+
+
+def test_ground_truth_scores_by_hand():
+    mask = np.zeros((1, 3, 6), bool)
+    mask[0, 1:, 3:] = True  # 6 cells
+    perfect = np.where(mask, 1.0, 0.1)
+    perfect[0, 0] = 100.0  # the bias row is never ranked nor counted
+    c = _case(perfect, mask)
+    assert M.gt_pr_auc(c)[0] == pytest.approx(1.0)
+    assert M.gt_mass_accuracy(c)[0] == pytest.approx(6 / (6 + 0.1 * 6))
+    assert M.gt_rank_accuracy(c)[0] == pytest.approx(1.0)
+    half = np.zeros((1, 3, 6))
+    half[0, 1, 3:] = 1.0  # 3 of the 6 mask cells on top, the rest 0
+    half[0, 2, :3] = 2.0  # 3 cells off the mask rank higher still
+    c = _case(half, mask)
+    assert M.gt_rank_accuracy(c)[0] == pytest.approx(0.5)
+    assert M.gt_mass_accuracy(c)[0] == pytest.approx(3 / 9)
+
+
+def test_zero_map_share_and_completeness_against_the_own_target():
+    A = np.zeros((4, 2, 3))
+    A[1:, 1, 2] = [1.0, 2.0, 3.0]
+    c = _case(A, target=np.array([0.0, 1.0, 4.0, 3.0]))
+    assert M.zero_map_share(c).mean() == pytest.approx(0.25)
+    gap = M.completeness_gap(c)
+    assert np.isnan(gap[0]) and gap[1:].tolist() == pytest.approx([0.0, 0.5, 0.0])
+    assert M.completeness_gap(_case(A)) is None  # no completeness property: no row
+
+
+def test_metric_registry_declares_everything():
+    for m in ev.METRICS.values():
+        assert m.lower <= m.upper and isinstance(m.higher_is_better, bool) and m.fn is not None
+        assert m.statistic in ("mean", "median")
+    assert ev.METRICS["ess"].higher_is_better is False
+    with pytest.raises(ValueError, match="twice"):
+        ev.register_metric("ess", higher_is_better=False, lower=0, upper=1, category="x", description="")(len)
 
 
 def test_frobenius_does_not_overflow():
@@ -196,36 +241,136 @@ def test_frobenius_does_not_overflow():
     np.testing.assert_allclose(ev.frobenius(A), [0.0, 3.0, 1e250 * np.sqrt(8)])
 
 
-def test_completeness_gap_leaves_out_zero_logits(recency_net):
-    """A point whose explained logit is 0 has no relative gap; n counts the points scored."""
-    pts = ev.PointSet("toy", np.ones((4, 30, 2)), np.zeros(4, dtype=int), [("toy", t) for t in range(4)], 20, 10)
-    pts.X[:2] = 0.0  # no input at all: both logits stay exactly 0 and the explained class (0) has logit 0
-    rows, _ = ev.evaluate(recency_net, pts, "lrp-0", 2, dataset="toy", model="1L", n_perturb=0)
+# --------------------------------------------------------------------------- statistics
+def test_bootstrap_and_hierarchical_intervals():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=200)
+    assert ev.bootstrap_ci(v, seed=1) == ev.bootstrap_ci(v, seed=1)
+    m, lo, hi = ev.bootstrap_ci(v)
+    assert lo < m < hi
+    assert ev.hierarchical_ci([v], seed=1)[0] == pytest.approx(m)
+    # seeds that disagree widen the interval beyond the points' own spread
+    tight = [rng.normal(0, 0.1, 100) for _ in range(3)]
+    spread = [rng.normal(mu, 0.1, 100) for mu in (-1.0, 0.0, 1.0)]
+    w_tight = np.diff(ev.hierarchical_ci(tight)[1:])[0]
+    w_spread = np.diff(ev.hierarchical_ci(spread)[1:])[0]
+    assert w_spread > 5 * w_tight
+
+
+def test_paired_test_on_a_constructed_case():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 60))  # large variation between points, shared by both methods
+    a = [b + 0.1 + rng.normal(0, 0.01, 60) for b in base]  # a = b + 0.1 on every unit
+    r = ev.paired(a, list(base))
+    assert r["diff"] == pytest.approx(0.1, abs=0.01) and r["ci_low"] > 0.05 and r["p"] < 1e-10
+    same = ev.paired(list(base), list(base))
+    assert same["diff"] == 0 and same["p"] == 1.0
+    noise = ev.paired([b + rng.normal(0, 1, 60) for b in base], list(base))
+    assert noise["p"] > 0.01 and noise["ci_low"] < 0 < noise["ci_high"]
+
+
+def test_holm_by_hand():
+    np.testing.assert_allclose(ev.holm(np.array([0.01, 0.04, 0.03, np.nan])), [0.03, 0.06, 0.06, np.nan])
+    assert (ev.holm(np.array([0.5, 0.9])) == [1.0, 1.0]).all()
+
+
+def test_kendall_w():
+    assert ev.kendall_w(np.array([[1, 2, 3], [1, 2, 3], [1, 2, 3]])) == pytest.approx(1.0)
+    assert ev.kendall_w(np.array([[1, 2, 3], [3, 2, 1]])) == pytest.approx(0.0)
+    assert np.isnan(ev.kendall_w(np.array([[1, 2, 3]])))
+
+
+# --------------------------------------------------------------------------- sanity checks
+def test_randomisation_changes_a_weight_dependent_map_and_not_sam_at_the_output():
+    net = LIFNetwork([3, 12, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-2, weight_scale=3.0, seed=2).double()
+    rng = np.random.default_rng(0)
+    X = (rng.random((6, 80, 3)) < 0.4).astype(float)
+    X[..., 0] = 1
+    clean = ev.predict_last(net, torch.as_tensor(X)).numpy()
+
+    def explainer(method):
+        return lambda n, Xp, c: ev.attribute(n, Xp, method, 50, c)[0]
+
+    r1 = ev.randomised(net, 1, seed=0)
+    assert torch.equal(r1.weights[0], net.weights[0]) and not torch.equal(r1.weights[1], net.weights[1])
+    A_sam = explainer("sam")(net, X, clean)
+    sam = ev.cascading(net, X, A_sam, clean, explainer("sam"))
+    assert sam[0]["randomised_layers"] == 1 and sam[0]["spearman_abs"] == pytest.approx(1.0)
+    assert not np.array_equal(explainer("sam")(ev.randomised(net, 2, seed=1), X, clean), A_sam)  # hidden spikes move
+    A_lrp = explainer("lrp-epsilon")(net, X, clean)
+    lrp = ev.cascading(net, X, A_lrp, clean, explainer("lrp-epsilon"))
+    assert lrp[0]["spearman_signed"] < 0.9
+    cls = ev.class_sensitivity(net, X, clean, lambda n, Xp, c: ev.attribute(n, Xp, "lrp-epsilon", 50, c,
+                                                                              contrast=None)[0])
+    assert cls["check"] == "class" and cls["spearman_signed"] < 0.99
+
+
+# --------------------------------------------------------------------------- evaluate and the suite
+def test_completeness_gap_leaves_out_zero_targets(recency_net):
+    X = np.ones((4, 30, 2))
+    X[:2] = 0.0  # no input at all: both logits stay exactly 0, so the contrast is 0 as well
+    rows, _ = ev.evaluate(recency_net, _points(X, window=20), "lrp-0", 2, dataset="toy", model="1L", n_perturb=0,
+                          bias_channel=0)
     gap = [r for r in rows if r["metric"] == "completeness_gap"]
-    assert len(gap) == 1 and gap[0]["n"] == 2 and gap[0]["value"] < 1e-6  # the boundary sink only
+    assert len(gap) == 1 and gap[0]["n"] == 2 and gap[0]["value"] < 1e-6
+    zero = [r for r in rows if r["metric"] == "zero_map_share"][0]
+    assert zero["value"] == pytest.approx(0.5)
     assert not any(r["metric"].endswith("sensitivity") for r in rows)  # n_perturb=0 skips continuity
+    assert not any(r["metric"] == "completeness_gap" for r in
+                   ev.evaluate(recency_net, _points(X, window=20), "saliency", 2, dataset="toy", model="1L",
+                               n_perturb=0, bias_channel=0)[0])
 
 
-def _toy_loader(task, depth):
+def test_evaluate_refuses_the_old_arguments(recency_net):
+    with pytest.raises(TypeError, match="levels="):
+        ev.evaluate(recency_net, _points(np.ones((2, 30, 2))), "saliency", 2, dataset="t", model="m", n_levels=10)
+
+
+def test_make_points_on_a_short_series_names_it():
+    with pytest.raises(ValueError, match="series 's' has 50 steps, fewer than burn_in \\+ window"):
+        ev.make_points("toy", {"s": (np.zeros((50, 2)), np.zeros(50, int))}, 2, window=40, burn_in=20)
+
+
+def _toy_loader(task, depth, seed=0):
     """A module-level loader for the worker processes of run_suite."""
-    net = LIFNetwork([2, 5, 2], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0, seed=int(depth[0])).double()
-    return net
+    return LIFNetwork([2, 5, 2], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0,
+                      seed=int(depth[0]) + 10 * seed).double()
 
 
-def test_run_suite_results_do_not_depend_on_workers():
+def _toy_suite():
     rng = np.random.default_rng(0)
     X = (rng.random((6, 60, 2)) < 0.4).astype(float)
     X[..., 0] = 1
-    pts = {"toy": ev.PointSet("toy", X, np.array([0, 1] * 3), [("toy", t) for t in range(6)], 40, 20)}
-    jobs = [("toy", d, m) for d in ("1L", "2L") for m in ("lrp-epsilon", "tsa-s", "random")]
-    kw = dict(loader=_toy_loader, n_perturb=2, n_levels=4, seed=3, progress=False)
+    pts = {"toy": ev.PointSet("toy", X, np.array([0, 1] * 3), [("toy", t) for t in range(6)], 40, 20,
+                              bias_channel=0)}
+    jobs = [("toy", d, s, m) for d in ("1L", "2L") for s in (0, 1) for m in ("lrp-epsilon", "tsa-s", "random")]
+    kw = dict(loader=_toy_loader, n_perturb=2, n_draws=2, levels=(0, 0.05, 0.2, 1.0), progress=False)
+    return pts, jobs, kw
+
+
+def test_run_suite_results_do_not_depend_on_workers():
+    pts, jobs, kw = _toy_suite()
     one = ev.run_suite(pts, {"toy": 2}, jobs, workers=1, **kw)
     two = ev.run_suite(pts, {"toy": 2}, jobs, workers=2, **kw)
-    import pandas as pd
+    pd.testing.assert_frame_equal(pd.DataFrame(one.rows), pd.DataFrame(two.rows))
+    pd.testing.assert_frame_equal(pd.DataFrame(one.curves), pd.DataFrame(two.curves))
+    assert [t["method"] for t in one.timing] == [j[3] for j in jobs]
+    summary = pd.DataFrame(ev.summarise(one))
+    assert set(summary.seed.astype(str)) == {"0", "1", "all"}
+    pairs = pd.DataFrame(ev.compare(one))
+    assert {"method_a", "method_b", "diff", "ci_low", "ci_high", "p", "p_holm"} <= set(pairs.columns)
+    assert set(pairs.method_a) | set(pairs.method_b) == {"lrp-epsilon", "tsa-s", "random"}
 
-    pd.testing.assert_frame_equal(pd.DataFrame(one[0]), pd.DataFrame(two[0]))
-    pd.testing.assert_frame_equal(pd.DataFrame(one[1]), pd.DataFrame(two[1]))
-    assert [t["method"] for t in one[2]] == [j[2] for j in jobs]
+
+def test_run_suite_on_a_dask_cluster_equals_the_default():
+    distributed = pytest.importorskip("distributed")
+    pts, jobs, kw = _toy_suite()
+    ref = ev.run_suite(pts, {"toy": 2}, jobs, workers=1, **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        out = ev.run_suite(pts, {"toy": 2}, jobs, executor=client.get_executor(), **kw)
+    pd.testing.assert_frame_equal(pd.DataFrame(ref.rows), pd.DataFrame(out.rows))
+    pd.testing.assert_frame_equal(pd.DataFrame(ref.curves), pd.DataFrame(out.curves))
 
 
 def test_recut_keeps_the_explained_steps():
@@ -234,13 +379,21 @@ def test_recut_keeps_the_explained_steps():
     pts = ev.make_points("toy", {"s": (x, y)}, per_class=5, window=20, burn_in=10, seed=0)
     longer, kept = ev.recut(pts, {"s": (x, y)}, 150)
     assert all(t >= 159 for _, t in longer.where)
-    np.testing.assert_array_equal(longer.X[:, -1], pts.X[kept, -1])  # the same explained steps
+    np.testing.assert_array_equal(longer.X[:, -1], pts.X[kept, -1])
     assert longer.X.shape[1] == 160 and longer.window == 150
 
 
+def test_window_state_continues_the_burn_in():
+    net = LIFNetwork([3, 8, 4], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, weight_scale=3.0, seed=1).double()
+    rng = np.random.default_rng(0)
+    X = (rng.random((7, 90, 3)) < 0.3).astype(float)
+    state = ev.window_state(net, X, 50)
+    whole = net(torch.as_tensor(X)).output[:, -1]
+    split = net(torch.as_tensor(X[:, -50:]), state).output[:, -1]
+    torch.testing.assert_close(split, whole, rtol=0, atol=1e-12)
+
+
 def test_excerpt_agreement_with_the_whole_series():
-    """A short-memory network: the excerpt after its burn-in predicts what the whole run predicts;
-    with no burn-in and a long memory it may not, and the check must be able to say so."""
     rng = np.random.default_rng(1)
     x = (rng.random((3000, 3)) < 0.3).astype(float)
     x[:, 0] = 1

@@ -48,9 +48,13 @@ def build(task: str, depth: str, seed: int = 0, device=None, **overrides) -> LIF
     return net.to(device) if device is not None else net
 
 
-def weights_path(task: str, depth: str, root: Path | None = None) -> Path:
-    """Where a trained model is kept: ``<derived>/models/<task>_<depth>.pt``."""
-    return (root or derived_dir()) / "models" / f"{task}_{depth}.pt"
+def weights_path(task: str, depth: str, root: Path | None = None, seed: int = 0) -> Path:
+    """Where a trained model is kept: ``<derived>/models/<task>_<depth>.pt`` for training seed 0,
+    ``<task>_<depth>_seed<s>.pt`` for the other seeds."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    name = f"{task}_{depth}.pt" if seed == 0 else f"{task}_{depth}_seed{int(seed)}.pt"
+    return (root or derived_dir()) / "models" / name
 
 
 def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int = 50, patience: int = 10,
@@ -74,7 +78,7 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     ba, lo, hi = balanced_accuracy_ci(y_test[scored], pred[scored], SIZES[task][1], seed=seed)
     metrics = dict(balanced_accuracy=ba, ci_low=lo, ci_high=hi, pred=pred)
     if save:
-        net.save(weights_path(task, depth), task=task, depth=depth, train_config=asdict(cfg),
+        net.save(weights_path(task, depth, seed=seed), task=task, depth=depth, seed=seed, train_config=asdict(cfg),
                  history=json.dumps(hist.as_dict()), test_balanced_accuracy=[ba, lo, hi])
     return net, hist, metrics
 
@@ -87,34 +91,54 @@ def _fit_one(args: tuple) -> tuple:
     return fit(task, depth, splits, **kw)
 
 
-def fit_all(task: str, depths, splits: dict, *, workers: int = 1, **kw) -> dict:
-    """:func:`fit` every depth of ``depths``; returns ``depth -> (net, history, metrics)``.
+def fit_all(task: str, depths, splits: dict, *, workers: int = 1, seeds=None, **kw) -> dict:
+    """:func:`fit` every depth of ``depths`` (and every training seed of ``seeds``).
 
-    With ``workers > 1`` the models train side by side in that many spawned, single-threaded
-    processes (largest first), so a chapter that trains three models uses an idle core. A
-    model trained in a worker is bit-identical to one trained in-process with one thread
-    (``torch.set_num_threads(1)``, as every notebook kernel of a parallel ``make book`` is):
-    each training is seeded on its own.
+    Returns ``depth -> (net, history, metrics)`` with ``seeds=None`` (one model per depth,
+    trained with ``seed``), else ``(depth, seed) -> (net, history, metrics)``: a seed sets the
+    initial weights and the order of the training windows. With ``workers > 1`` the models
+    train side by side in that many spawned, single-threaded processes (largest first), so a
+    chapter that trains several models uses an idle core. A model trained in a worker is
+    bit-identical to one trained in-process with one thread (``torch.set_num_threads(1)``, as
+    every notebook kernel of a parallel ``make book`` is): each training is seeded on its own.
     """
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     depths = list(depths)
-    if workers <= 1 or len(depths) <= 1 or str(kw.get("device") or "cpu") != "cpu":
-        return {d: fit(task, d, splits, **kw) for d in depths}
-    cost = {d: sum(int(h) for h in HYPERPARAMS[(task, d)]["hidden"]) for d in depths}  # largest first
-    with ProcessPoolExecutor(min(workers, len(depths)), mp_context=mp.get_context("spawn")) as pool:
-        futures = {d: pool.submit(_fit_one, (task, d, splits, kw)) for d in sorted(depths, key=lambda d: -cost[d])}
-        return {d: futures[d].result() for d in depths}
+    keyed = seeds is not None
+    base_seed = kw.pop("seed", 0)
+    jobs = [(d, int(s)) for d in depths for s in (seeds if keyed else [base_seed])]
+    if workers <= 1 or len(jobs) <= 1 or str(kw.get("device") or "cpu") != "cpu":
+        out = {(d, s): fit(task, d, splits, seed=s, **kw) for d, s in jobs}
+    else:
+        cost = {d: sum(int(h) for h in HYPERPARAMS[(task, d)]["hidden"]) for d in depths}  # largest first
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+            futures = {j: pool.submit(_fit_one, (task, j[0], splits, {**kw, "seed": j[1]}))
+                       for j in sorted(jobs, key=lambda j: (-cost[j[0]], j[1]))}
+            out = {j: futures[j].result() for j in jobs}
+    return out if keyed else {d: out[(d, base_seed)] for d in depths}
 
 
-def load(task: str, depth: str, root: Path | None = None) -> LIFNetwork:
-    """The trained model saved by :func:`fit` (safe load)."""
-    path = weights_path(task, depth, root)
+def load(task: str, depth: str, root: Path | None = None, seed: int = 0) -> LIFNetwork:
+    """The trained model saved by :func:`fit` (safe load); ``seed``: its training seed."""
+    path = weights_path(task, depth, root, seed=seed)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: execute the {task} chapter first "
-                                f"(python -m spikeflux.pipeline --only {task})")
+                                f"(python -m spikeflux.pipeline --only {task}); trained seeds are listed "
+                                f"by spikeflux.models.trained_seeds({task!r}, {depth!r})")
     return LIFNetwork.load(path)
+
+
+def trained_seeds(task: str, depth: str, root: Path | None = None) -> list[int]:
+    """The training seeds of ``task``/``depth`` whose weights exist, sorted."""
+    folder = (root or derived_dir()) / "models"
+    seeds = [0] if (folder / f"{task}_{depth}.pt").is_file() else []
+    for p in folder.glob(f"{task}_{depth}_seed*.pt"):
+        tail = p.stem.rsplit("_seed", 1)[1]
+        if tail.isdigit():
+            seeds.append(int(tail))
+    return sorted(seeds)
 
 
 def history_of(net: LIFNetwork) -> dict:

@@ -6,34 +6,49 @@ profile is defined in one place and the book can say what was measured on which.
 
 from __future__ import annotations
 
+from .config import BURN_IN
+
 PROFILES: dict[str, dict[str, dict]] = {
     "quick": {
-        "synthetic": dict(n_steps=90_000, max_epochs=4, patience=2),
-        "adl": dict(max_days=3, max_epochs=2, patience=1),
+        "synthetic": dict(n_steps=90_000, max_epochs=4, patience=2, seeds=(0, 1)),
+        "adl": dict(max_days=3, max_epochs=2, patience=1, seeds=(0,)),
         "explain": dict(n_examples=1, window=300),
         "transport": dict(window=300, n_targets=8, eps_grid=7),
-        "evaluation": dict(per_class=2, window=300, burn_in=300, n_perturb=2, n_levels=10,
-                           methods=("lrp-epsilon", "tsa-s", "tsa-ns", "saliency"), depths=("2L",)),
+        "evaluation": dict(per_class=2, window=300, burn_in=BURN_IN, n_perturb=2, n_draws=2, sanity_points=4,
+                           ig_steps=(2, 4, 8), methods=("lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam",
+                                                          "integrated-gradients", "saliency"),
+                           depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
-        "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=300, n_perturb=1,
+        "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
                     methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
+        # cost of the explanation methods (reproducibility appendix, spikeflux.cost)
+        "cost": dict(window=(50, 100, 200), targets=(1, 4, 16), width=(25, 50, 100), repeat=1),
     },
     "full": {
-        "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8),
-        "adl": dict(max_days=None, max_epochs=40, patience=6),
+        "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8, seeds=(0, 1, 2)),
+        "adl": dict(max_days=None, max_epochs=40, patience=6, seeds=(0, 1, 2)),
         "explain": dict(n_examples=2, window=1000),
         "transport": dict(window=3600, n_targets=32, eps_grid=13),
-        "evaluation": dict(per_class=None, window=1000, burn_in=300, n_perturb=5, n_levels=10,
+        "evaluation": dict(per_class=None, window=1000, burn_in=BURN_IN, n_perturb=5, n_draws=3, sanity_points=24,
+                           ig_steps=(4, 8, 16, 32, 64),
                            methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "lrp-alphabeta", "tsa-s", "tsa-ns", "sam",
-                                    "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient", "deeplift"),
+                                    "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient"),
                            depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
-        "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=16, window=300, burn_in=300, n_perturb=2,
+        "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=16, window=300, burn_in=BURN_IN, n_perturb=2,
                     methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
                              "integrated-gradients", "saliency", "input-x-gradient"),
                     depths=("1L", "2L"), delay_bins=4),
+        "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
+                     repeat=2),
     },
 }
+
+
+def model_seeds(name: str, task: str, base: int = 0) -> tuple[int, ...]:
+    """The training seeds of every depth of ``task`` under profile ``name``: ``base`` plus the
+    profile's offsets (the full profile trains three networks per model)."""
+    return tuple(int(base) + s for s in profile(name, task)["seeds"])
 
 
 def profile(name: str, section: str) -> dict:

@@ -12,8 +12,12 @@ the current pattern:
     (1,0) \mapsto 0, \quad (1,1) \mapsto 1, \quad (0,1) \mapsto 2, \quad (0,0) \mapsto 3.
 
 Ground truth for an explanation at :math:`t^*`: the evidence is :math:`x_1` and
-:math:`x_2` over the current segment up to :math:`t^*` (never the bias); class 3 is
-defined by the *absence* of spikes, so its evidence is silent input.
+:math:`x_2` over the maximal run of the current pattern up to :math:`t^*` (never the
+bias). A run can span several generator segments: about a quarter of all segments draw
+the same pattern as the segment before, and the input cannot tell them apart, so the
+evidence starts where the pattern last changed (:attr:`SyntheticData.run_start`), not at
+the segment's start. Class 3 is defined by the *absence* of spikes, so its evidence is
+silent input, which a method that gives zero to zero inputs cannot attribute.
 """
 
 from __future__ import annotations
@@ -53,11 +57,19 @@ class SyntheticData:
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def run_start(self) -> np.ndarray:
+        """``(n_steps,)``: first step of the maximal run of the current pattern :math:`(x_1, x_2)`
+        each step belongs to (consecutive segments with the same pattern form one run)."""
+        changed = np.ones(len(self), dtype=bool)
+        changed[1:] = (self.x[1:, 1:] != self.x[:-1, 1:]).any(1)
+        return np.maximum.accumulate(np.where(changed, np.arange(len(self)), 0))
+
     def ground_truth(self, t: int, window: int) -> np.ndarray:
         """Boolean mask ``(3, window)`` of the evidence for the label at step ``t``.
 
-        True for :math:`x_1, x_2` at the steps of ``t``'s segment inside the window
-        ``[t - window + 1, t]``; the bias row is always False.
+        True for :math:`x_1, x_2` at the steps of ``t``'s run of one pattern (:attr:`run_start`)
+        inside the window ``[t - window + 1, t]``; the bias row is always False.
         """
         if not 0 <= t < len(self):
             raise ValueError(f"t={t} out of range 0..{len(self) - 1}")
@@ -65,7 +77,10 @@ class SyntheticData:
             raise ValueError(f"window={window} must be in 1..t+1={t + 1}")
         steps = np.arange(t - window + 1, t + 1)
         mask = np.zeros((3, window), dtype=bool)
-        mask[1:, :] = steps >= self.segment_start[t]
+        changed = (self.x[t - window + 2: t + 1, 1:] != self.x[t - window + 1: t, 1:]).any(1)
+        last = np.flatnonzero(changed)
+        start = t - window + 1 + (int(last[-1]) + 1 if len(last) else 0)
+        mask[1:, :] = steps >= start
         return mask
 
     def split(self, train: float = 0.7, val: float = 0.1) -> dict[str, tuple[np.ndarray, np.ndarray]]:
