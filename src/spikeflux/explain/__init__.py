@@ -16,7 +16,7 @@ Importing this package registers every method in :data:`METHODS`:
 from .registry import METHODS, Attribution, Explanation, Request, explain, register_method
 
 # Method modules register themselves on import.
-from . import lrp, tsa, gradients, deeplift  # noqa: E402,F401
+from . import lrp, tsa, gradients, deeplift, shapley, agnostic  # noqa: E402,F401
 
 # ``Attribution`` (what a method function returns) stays importable for method authors; users get ``Explanation``.
 __all__ = ["METHODS", "Explanation", "Request", "explain", "register_method"]
