@@ -129,8 +129,10 @@ def _lag_axis(ax, w: int) -> None:
     ax.set_xscale("symlog", linthresh=1, linscale=0.4)
     ax.set_xlim(w, 0)  # t* on the right, the past to the left
     ticks = [0] + [10 ** k for k in range(int(np.log10(max(w, 1))) + 1)]
-    ax.set_xticks([t for t in ticks if t <= w])
-    ax.set_xticklabels([str(t) for t in ticks if t <= w])
+    if w >= 3 * ticks[-1]:  # the window length itself, where its label does not crowd the last decade
+        ticks.append(w)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks])
 
 
 def attribution_map(ax, A, x=None, ground_truth=None, *, norm=None, channels: Sequence[str] | None = None,
