@@ -256,3 +256,62 @@ def test_localisation_is_one_for_a_perfect_map_and_lower_shuffled():
         assert higher_is_better and bad[name] < good[name] - 0.5, name
     with pytest.raises(ValueError):
         an.localisation(perfect[:, :10], mask, ["Fridge"])
+
+
+# --------------------------------------------------------------------------- package pieces
+
+
+def test_a_kind_applies_itself_and_refuses_unknown_rules():
+    x = np.zeros((10, len(INPUTS)), dtype=np.float32)
+    x[:, 0], x[:, INPUTS.index("Bed")] = 1, 1
+    an.KINDS["microwave_night"].apply(x, 2, 4)
+    assert x[:, INPUTS.index("Microwave")].tolist() == [0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    an.KINDS["no_motion"].apply(x, 3, 8)
+    assert (x[3:9, 1:] == 0).all() and (x[:, 0] == 1).all() and x[2, INPUTS.index("Bed")] == 1
+    assert an.KINDS["cooktop_night"].missing(an.HOME_SENSORS["B"]) == ["Cooktop"]
+    with pytest.raises(ValueError, match="unknown placement 'moon'"):
+        an.AnomalyKind("x", (), "moon", (0, 1), (1, 2), "add", "")
+    with pytest.raises(ValueError, match="unknown effect 'paint'"):
+        an.AnomalyKind("x", (), "home", (0, 1), (1, 2), "paint", "")
+
+
+def test_detector_table_gives_the_decays_of_snn():
+    from spikeflux.snn import decays
+
+    alpha, beta = decays(1.0, 60.0, 10.0)
+    assert alpha == np.exp(-1 / 60) and beta == np.exp(-1 / 10)
+    table = an.detector_table(max_epochs=3, patience=2)["value"]
+    assert table["alpha"] == alpha and table["beta"] == beta and table["max_epochs"] == 3
+    with pytest.raises(ValueError, match="tau_syn must be positive"):
+        decays(1.0, 0.0, 1.0)
+
+
+def test_boundary_profile_reads_the_flux_and_choose_window_the_first_below_the_level():
+    class Ledger:
+        flux = torch.tensor([1e-4, 2e-3, 0.5, 1.0])  # slices t* - 3 .. t*
+        relevance_init = torch.tensor(-2.0)
+
+    class E:
+        ledger = Ledger()
+
+    p = an.boundary_profile(E(), np.arange(1, 6))
+    np.testing.assert_allclose(p[:4], [0.5, 0.25, 1e-3, 5e-5], rtol=1e-6)
+    assert np.isnan(p[4])  # longer than the long window
+    window, worst = an.choose_window(np.array([p, p / 10]), [1, 2, 3, 4])
+    assert window == 3 and worst[3] == pytest.approx(1e-3)
+
+
+def test_runner_up_contrast_explains_the_score_as_the_contrast_network_does():
+    net = an.build_detector(seed=1, hidden=[6]).double()
+    x = (np.random.default_rng(0).random((400, len(INPUTS))) < 0.2).astype(np.float64)
+    x[:, 0] = 1
+    with torch.no_grad():
+        u = net(torch.as_tensor(x[None, 100:])).output[0, -1]  # the excerpt: 300 s from a zero state
+    for method in ("integrated-gradients", "lrp-epsilon"):
+        a = an.explain_alarm(net, x, 399, method, window=100, history=300, contrast="runner-up")
+        b = an.explain_alarm(an.contrast_network(net), x, 399, method, window=100, history=300)
+        assert a.info["explained_value"] == pytest.approx(float(u[1] - u[0]), rel=1e-9, abs=1e-9)
+        tol = 1e-9 if method == "integrated-gradients" else 1e-3  # LRP-eps: the stabilisers differ
+        np.testing.assert_allclose(a.attribution.numpy(), b.attribution.numpy(),
+                                   atol=tol * float(np.abs(b.attribution.numpy()).max()))
+    assert float(a.ledger.relevance_init) == pytest.approx(float(u[1] - u[0]), rel=1e-9)
