@@ -133,9 +133,14 @@ def test_sixteen_features_on_a_synthetic_size_network_in_seconds():
     torch.manual_seed(0)
     net = make([3, 10, 10, 4], seed=6, dtype=torch.float32)
     x = spikes(400, seed=6, dtype=torch.float32)
-    start = time.process_time()  # CPU seconds of this process: the cost, not the shared machine's load
-    e = explain(net, x, 399, method="shapley-exact", window=64)
-    seconds = time.process_time() - start
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small element-wise ops: one thread is fastest, and robust to a loaded machine
+    try:
+        start = time.process_time()  # CPU seconds of this process: the cost, not the shared machine's load
+        e = explain(net, x, 399, method="shapley-exact", window=64)
+        seconds = time.process_time() - start
+    finally:
+        torch.set_num_threads(threads)
     assert e.info["n_features"] == 16 and e.info["evaluations"] == 2 ** 16
     assert seconds < 10, f"16 features took {seconds:.1f} s"
     assert float(e.info["feature_values"].sum()) == pytest.approx(
@@ -208,12 +213,12 @@ def test_kernel_shap_approaches_the_exact_values_and_is_seeded(game):
     net, x, ids, exact = game
     phi = exact.info["feature_values"][0]
     state = torch.random.get_rng_state()
-    e = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=3000)
+    e = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=1000)
     assert torch.equal(torch.random.get_rng_state(), state)  # the global generator is untouched
-    assert float((e.info["feature_values"][0] - phi).abs().max()) < 0.1 * float(phi.abs().max())
-    again = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=3000)
+    assert float((e.info["feature_values"][0] - phi).abs().max()) < 0.05 * float(phi.abs().max())
+    again = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=1000)
     assert torch.equal(again.attribution, e.attribution)
-    other = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=3000, seed=1)
+    other = explain(net, x, 49, method="kernel-shap", window=12, features=ids, n_samples=1000, seed=1)
     assert not torch.equal(other.attribution, e.attribution)
 
 
