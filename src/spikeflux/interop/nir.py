@@ -198,7 +198,9 @@ def _neuron(name: str, node, dt: float, convention: str) -> dict:
         if w64 != 1.0:
             raise ValueError(f"{_describe(name, node)}: w_in={w64} is not 1; Rockpool's LIFTorch has no input weight")
         t_dtype = torch.float64 if prec == np.float64 else torch.float32
-        decay = lambda tau: float(torch.exp(-torch.tensor(dt, dtype=t_dtype) / torch.tensor(float(tau), dtype=t_dtype)))  # noqa: E731
+        def decay(tau) -> float:  # Rockpool's tau_to_decay: torch.exp(-dt / tau) in the parameter dtype
+            return float(torch.exp(-torch.tensor(dt, dtype=t_dtype) / torch.tensor(float(tau), dtype=t_dtype)))
+
         beta, alpha = decay(tm), decay(ts)
         r_export = float(tm) * math.exp(-dt / float(tm)) / dt
         if not math.isclose(r64, r_export, rel_tol=1e-5):
@@ -295,8 +297,9 @@ def from_nir(graph, dt: float, *, convention: str = "snntorch", dtype: torch.dty
         if type(syn).__name__ == "Affine":
             b = np.asarray(syn.bias, dtype=np.float64).reshape(-1)
             if i > 0:
-                raise ValueError(f"{_describe(sk, syn)} has a bias: only the first layer's bias can be mapped (onto the "
-                                 f"constant input channel 0); a later one would need a neuron spiking at every step")
+                raise ValueError(f"{_describe(sk, syn)} has a bias: only the first layer's bias can be mapped (onto "
+                                 f"the constant input channel 0); a later one would need a neuron spiking at every "
+                                 f"step")
             bias = b
         params = _neuron(nk, neu, dt, convention)
         layers.append((nk, neu, params))

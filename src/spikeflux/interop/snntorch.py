@@ -185,7 +185,8 @@ def run_as_snntorch(net: LIFNetwork, x: Tensor) -> tuple[Tensor, Tensor]:
     ``x`` is snnTorch's input, ``(B, T, n)`` or ``(T, n)`` (batch-first, unlike snnTorch's usual
     time-first loop). ``net`` comes from :func:`from_snntorch`, or from
     :func:`~spikeflux.interop.from_nir` with ``convention="snntorch"`` (a graph snnTorch exported)
-    or ``"rockpool"`` (same time convention: there ``mem`` is Rockpool's membrane before its reset). ``mem[:, t]`` :math:`= U^L[t+d]` and ``spk[:, t]`` :math:`= H(U^L[t+d] - \\theta_L)`.
+    or ``"rockpool"`` (same time convention: there ``mem`` is Rockpool's membrane before its
+    reset). ``mem[:, t]`` :math:`= U^L[t+d]` and ``spk[:, t]`` :math:`= H(U^L[t+d] - \\theta_L)`.
     """
     xs = snntorch_inputs(net, x)
     single = xs.dim() == 2
