@@ -92,7 +92,9 @@ def lrp_0(net, x, request, **options) -> Attribution:
 @register_method("lrp-epsilon", family="lrp",
                  description="LRP-ε transport: F = z_m / (z_n + ε sign z_n) · R_n, stabiliser booked as a sink")
 def lrp_epsilon(net, x, request, **options) -> Attribution:
-    """LRP-ε transport, :math:`F = z_m / (z_n + \\varepsilon\\, \\mathrm{sign}\\, z_n) \\cdot R_n`; the stabiliser is booked as a sink.
+    """LRP-ε transport, :math:`F = z_m / (z_n + \\varepsilon\\, \\mathrm{sign}\\, z_n) \\cdot R_n`.
+
+    The stabiliser is booked as a sink.
 
     Own option: ``epsilon`` (float, default 1e-6).
     Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
