@@ -172,3 +172,14 @@ def test_make_clean_clears_the_cache():
     root = Path(pipeline.__file__).resolve().parents[2]
     dry = subprocess.run(["make", "-n", "clean"], cwd=root, capture_output=True, text=True, check=True).stdout
     assert pipeline.CACHE_DIRNAME in dry and "rm -rf" in dry
+
+
+@pytest.mark.notebooks
+def test_a_report_on_the_derived_folder_reruns_when_any_file_changes(project, monkeypatch):
+    root = project
+    monkeypatch.setattr(pipeline, "REPORTS_ON_DERIVED", {"down": ("report.txt",)})
+    assert run(root) == {"up": "executed", "down": "executed"}
+    (root / "derived" / "report.txt").write_text("its own output: not an input")
+    assert run(root) == {"up": "reused", "down": "reused"}
+    (root / "derived" / "other.csv").write_text("a file another chapter wrote")
+    assert run(root) == {"up": "reused", "down": "executed"}

@@ -144,6 +144,9 @@ INPUTS_KEY = "spikeflux_inputs"
 VERSIONED = ("torch", "numpy", "scipy", "pandas", "matplotlib", "captum", "snntorch")
 #: Files of the derived folder that are no notebook's output (the pipeline's own bookkeeping).
 NOT_OUTPUTS = ("timings.csv",)
+#: Notebooks that report on the whole derived folder (digests of every file): the bytes of
+#: every file in it are among their inputs, except those they write themselves (listed here).
+REPORTS_ON_DERIVED = {"reproducibility": ("manifest.csv", "cost_timings.csv")}
 
 
 def cache_dir() -> Path:
@@ -326,6 +329,9 @@ def reuse(cache, nb: Notebook, parameters: dict, upstream: dict, root: Path | No
     source = source_notebook(nb, parameters, root)
     code = "\n".join(c.source for c in source.cells if c.cell_type == "code")
     inputs = notebook_inputs(code, parameters, upstream)
+    if nb.name in REPORTS_ON_DERIVED:
+        own = set(REPORTS_ON_DERIVED[nb.name])
+        inputs["derived"] = {f: h for f, h in _written(0, 2 ** 63).items() if Path(f).name not in own}
     if any(v is None for v in inputs["upstream"].values()):
         return None, "", ""
     source.metadata[INPUTS_KEY] = digest = _digest(inputs)
