@@ -53,6 +53,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("evaluation", needs=("synthetic", "adl")),
     Notebook("anomaly"),
     Notebook("beyond_lif", needs=("synthetic",)),
+    Notebook("shapley", needs=("synthetic",)),
     Notebook("cue"),
     Notebook("tuning", needs=("adl",)),  # it reads the ADL training times
     Notebook("reproducibility"),  # last: it reports the versions, digests and timings of this run

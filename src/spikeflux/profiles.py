@@ -23,6 +23,9 @@ PROFILES: dict[str, dict[str, dict]] = {
                     methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
         # cost of the explanation methods (reproducibility appendix, spikeflux.cost)
         "cost": dict(window=(50, 100, 200), targets=(1, 4, 16), width=(25, 50, 100), repeat=1),
+        # notebooks/shapley.md: every method against exact Shapley values of input features
+        "shapley": dict(window=32, max_features=8, per_class=1, generated=1, generated_points=3, n_samples=10,
+                        kernel_samples=90, k=2),
     },
     "full": {
         "synthetic": dict(n_steps=900_000, max_epochs=60, patience=8, seeds=(0, 1, 2)),
@@ -41,6 +44,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                     depths=("1L", "2L"), delay_bins=4),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
+        "shapley": dict(window=64, max_features=16, per_class=4, generated=3, generated_points=6, n_samples=25,
+                        kernel_samples=425, k=4),
     },
 }
 
