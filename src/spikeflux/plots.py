@@ -237,7 +237,8 @@ def _marks(frame, col):
 
 def interval_plot(df, value: str, low: str | None = None, high: str | None = None, *, method: str = "method",
                   facet: str = "model", tied: str | None = None, null: str | None = None,
-                  xlabel: str | None = None, ncols: int = 3, panel_width: float = 3.0, reference=None):
+                  xlabel: str | None = None, ncols: int = 3, panel_width: float = 3.0, reference=None,
+                  xscale: str = "linear", sharex: bool = False):
     """Dot-and-interval plot of methods × models; returns the figure.
 
     One panel per value of ``facet`` (the models), methods on the y axis in the book's order,
@@ -248,7 +249,9 @@ def interval_plot(df, value: str, low: str | None = None, high: str | None = Non
       hollow dot;
     - ``null``: the method is not significantly better than the random baseline: a cross.
 
-    ``reference`` draws a vertical line (for example the random baseline's value).
+    ``reference`` draws a vertical line (for example the random baseline's value); ``xscale``
+    is passed to ``ax.set_xscale`` (``"log"`` for values over decades, labelled at the
+    decades); ``sharex`` gives every panel the same x axis.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -261,7 +264,7 @@ def interval_plot(df, value: str, low: str | None = None, high: str | None = Non
     nrows = -(-len(facets) // ncols)
     ncols = min(ncols, len(facets))
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_width * ncols + 1.2, 0.22 * len(methods) * nrows + 0.9),
-                             squeeze=False, sharey=True, layout="constrained")
+                             squeeze=False, sharey=True, sharex=sharex, layout="constrained")
     for k, f in enumerate(facets):
         ax = axes.flat[k]
         g = df[df[facet] == f]
@@ -280,6 +283,12 @@ def interval_plot(df, value: str, low: str | None = None, high: str | None = Non
             ax.scatter(v[cross], y[cross], c=np.array(cols)[cross], marker="x", s=30, lw=1.4, zorder=3)
         if reference is not None:
             ax.axvline(reference, color="0.5", ls=":", lw=1)
+        ax.set_xscale(xscale)
+        if xscale == "log":
+            from matplotlib.ticker import LogLocator, NullFormatter
+
+            ax.xaxis.set_major_locator(LogLocator(numticks=6))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(str(f), fontsize=9)
         ax.grid(axis="x", color="0.9", lw=0.6)
         ax.set_axisbelow(True)
