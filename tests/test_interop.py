@@ -338,6 +338,7 @@ def exported(export, *args):
     """A library's own NIR export; nirtorch 2.6 warns that the exporters' extract_nir_graph is deprecated."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "nirtorch.extract_nir_graph is being deprecated", DeprecationWarning)
+        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)  # snnTorch: tau = dt / (1 - beta), beta = 1
         return export(*args)
 
 
@@ -543,3 +544,30 @@ def test_nir_refusals_name_the_node_and_the_reason():
         from_nir({"nodes": {}}, dt=1e-4)
     with pytest.raises(ValueError, match=r"recurrent weights are not exported"):
         to_nir(native(recurrent=True))
+
+
+@needs("snntorch", "nir", "nirtorch")
+@given(networks(), st.integers(1, 25), st.integers(0, 2**31))
+@settings(max_examples=25, **SETTINGS)
+def test_nir_random_snntorch_exports_layer_by_layer(case, T, x_seed):
+    """Random sizes, depths, β (0 and 1 included), θ, first-layer biases: snnTorch's export, every layer, float32."""
+    case = dict(case, last_reset="subtract")  # the exporter writes every Leaky as LIF; a 'none' readout is not told
+    seq = per_neuron(build(**case, dtype=torch.float32))
+    net = from_nir(snntorch_nir(seq, case["sizes"][0]), dt=1e-4)
+    assert net.alpha == 0.0 and abs(net.beta - case["beta"]) <= 1e-6
+    x = spikes_in(2, T, case["sizes"][0], seed=x_seed, dtype=torch.float32)
+    spk, mem = simulate(seq, x)
+    scale = max(1.0, max(float(m.abs().max()) for m in mem))
+    assert_layerwise(seq, net, x, atol=1e-5 * scale)
+
+
+@needs("snntorch", "nir", "nirtorch")
+def test_nir_snntorch_export_through_a_file(tmp_path):
+    import nir
+    seq = per_neuron(build([4, 6, 3], beta=0.9, bias=True, seed=8, dtype=torch.float32))
+    nir.write(tmp_path / "snntorch.nir", snntorch_nir(seq, 4))
+    net = from_nir(tmp_path / "snntorch.nir", dt=1e-4)
+    same = from_nir(snntorch_nir(seq, 4), dt=1e-4)
+    assert (net.beta, net.sizes) == (same.beta, same.sizes)
+    for a, b in zip(net.weights, same.weights):
+        assert torch.equal(a, b)

@@ -28,7 +28,8 @@ per-step input gain :math:`g` of a neuron folded into the weights that feed it
     gain :math:`g = R\,\Delta t/\tau` (``LIF``), :math:`g = (w_{in}\Delta t/\tau_{syn})(R\,\Delta t/\tau_{mem})`
     (``CubaLIF``), taken as exactly 1 when ``np.allclose(g, 1)`` as snnTorch's importer does
     (its exporter writes :math:`R = \tau/\Delta t`, :math:`w_{in} = \tau_{syn}/\Delta t`, with
-    :math:`\Delta t = 10^{-4}` hard-coded: pass ``dt=1e-4``). The reset is snnTorch's default
+    :math:`\Delta t = 10^{-4}` hard-coded: pass ``dt=1e-4``; :math:`\beta = 1` is exported as
+    :math:`\tau = R = \infty` and read back as :math:`\beta = 1`, :math:`g = 1`). The reset is snnTorch's default
     ``Leaky``/``Synaptic`` one, ``reset_mechanism="subtract"`` with ``reset_delay=True``,
     which the exporter does not record (it writes :math:`v_{reset} = 0`): the threshold is
     subtracted at the step after the crossing, *after* the leak. The spike is read from
@@ -188,7 +189,13 @@ def _neuron(name: str, node, dt: float, convention: str) -> dict:
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{_describe(name, node)}: {what} = 1 - dt/tau = {v} is outside [0, 1] for dt={dt}: "
                                  f"a time constant shorter than dt (snnTorch exports with dt=1e-4)")
-        gain = r64 * dt / float(tm) * (1.0 if ts is None else w64 * dt / float(ts))
+        def factor(k: float, tau: float) -> float:  # k dt / tau; snnTorch exports beta = 1 as tau = k dt = inf
+            return 1.0 if math.isinf(k) and math.isinf(tau) else k * dt / tau
+
+        gain = factor(r64, float(tm)) * (1.0 if ts is None else factor(w64, float(ts)))
+        if not math.isfinite(gain):
+            raise ValueError(f"{_describe(name, node)}: input gain r dt / tau = {gain} is not finite "
+                             f"(r={r64}, tau={float(tm)})")
         if np.allclose(gain, 1.0):
             gain = 1.0
     elif convention == "rockpool":
