@@ -49,7 +49,7 @@ def test_summation_to_delta_and_continuity(reset, readout, depth):
     net = make(depth, reset, readout, seed=depth)
     x = spikes(80, seed=depth)
     t, window = [79, 61, 50], 40
-    e = explain(net, x, t, method="deeplift", window=window, target=[0, 1, 2])
+    e = explain(net, x, t, method="deeplift", window=window, target=[0, 1, 2], node_residuals=True)
     L = e.ledger
     for k, (tk, c) in enumerate(zip(t, [0, 1, 2])):  # R_init = f(x) - f(x̄) from two independent runs
         w = torch.nn.functional.one_hot(torch.tensor(c), 3).double()
@@ -60,6 +60,9 @@ def test_summation_to_delta_and_continuity(reset, readout, depth):
     assert ((total - L.relevance_init).abs() / scale).max() < 1e-12
     assert (L.continuity_residual.abs().max(1).values / scale).max() < 1e-12
     assert L.sinks["boundary"].abs().max() == 0  # same carried state at the window start
+    mass = L.relevance_mass.sum(-1) if L.relevance_mass.dim() > 1 else L.relevance_mass
+    for key, r in L.node_residuals.items():  # every node passes what it receives, less its sink
+        assert (r.abs().amax((1, 2)) / mass.clamp(min=1.0)).max() < 1e-13, key
     assert L.rule == "deeplift" and L.init == "difference" and L.threshold_policy == "rescale"
     assert e.info["explained"].startswith("difference of")
 
@@ -191,3 +194,14 @@ def test_float32_conserves_to_round_off():
     L = explain(net, x, [59, 45], method="deeplift", window=40).ledger
     scale = L.relevance_mass.sum(-1) if L.relevance_mass.dim() > 1 else L.relevance_mass
     assert ((L.global_residual.abs()) / scale).max() < 1e-5
+
+
+def test_rescale_threshold_share_and_the_zero_difference_limit():
+    """S = H(U - θ): share ΔU/(ΔU - Δθ) passes, the rest is a threshold sink; Δv = 0 passes nothing, books all."""
+    from spikeflux.transport.difference import Rescale
+
+    dU = torch.tensor([0.0, 1.0, 2.0, 0.0, 0.5], dtype=torch.float64)
+    dth = torch.tensor([0.0, 0.0, 1.0, 0.5, 0.5], dtype=torch.float64)
+    g, s = Rescale(dU, dth).node(None)
+    assert g.tolist() == [0.0, 1.0, 2.0, 0.0, 0.0] and s.tolist() == [1.0, 0.0, -1.0, 1.0, 1.0]
+    assert torch.isfinite(g).all() and torch.equal(g + s, torch.ones(5, dtype=torch.float64))

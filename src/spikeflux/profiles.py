@@ -44,7 +44,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                     depths=("1L", "2L"), delay_bins=4),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
-        "shapley": dict(window=64, max_features=16, per_class=4, generated=3, generated_points=6, n_samples=25,
+        "shapley": dict(window=64, max_features=16, per_class=6, generated=3, generated_points=8, n_samples=25,
                         kernel_samples=425, k=4),
     },
 }

@@ -22,7 +22,9 @@ before it is the true input, so the reference starts the window from the same ca
 ``baseline`` : None or Tensor
     ``None`` (default): no spikes in the window except the bias channel (``bias_channel``),
     kept as in ``x``. A tensor ``(window, n_in)`` (the same reference window for every target)
-    or ``(K, window, n_in)`` (one per target / per sequence of a batch).
+    or ``(K, window, n_in)`` (one per target / per sequence of a batch; :func:`~.registry.explain`
+    splits batches larger than :func:`~.registry.rows_per_record` into chunks, so give a per-row
+    reference only to batches of one chunk: a mismatch raises, naming the expected shape).
 ``bias_channel`` : int or None
     The channel the default reference keeps (0, the bias of the book's models); ``None``: none.
 ``node_residuals``, ``node_relevance`` : bool
