@@ -190,11 +190,12 @@ def difference_graph(net: LIFNetwork, record: Record, record_ref: Record, start:
                 adapt.append(edges[-1])
             dU_prev, dI_prev = dU, dI
         st = torch.stack
+        dUp = st(dUp_all)
         graphs.append(LayerGraph(
             leak=st(leak), integration=st(integ), reset=st(reset) if reset else None, decay=st(decay),
-            matrix=matrix, spikes=dS, membrane_prev=st(dUp_all), threshold_prev=dtheta, spiking=spiking,
+            matrix=matrix, spikes=dS, membrane_prev=dUp, threshold_prev=dtheta, spiking=spiking,
         ))
-        extras.append(dict(dU=st(dU_all), dU_prev=st(dUp_all), dtheta_prev=dtheta, adapt=st(adapt) if adapt else None))
+        extras.append(dict(dU=st(dU_all), dU_prev=dUp, dtheta_prev=dtheta, adapt=st(adapt) if adapt else None))
     return graphs, extras
 
 
