@@ -230,3 +230,15 @@ def test_baseline_options_are_checked(game):
         explain(net, x, 49, method="occlusion", window=12, n_samples=5)
     with pytest.raises(ValueError, match="seed must be an int"):
         explain(net, x, 49, method="kernel-shap", window=12, seed=1.5)
+
+
+def test_agreement_measures_known_answers():
+    from spikeflux.explain.agreement import feature_sums, spearman, top_k
+
+    ids = torch.tensor([[-1, -1, -1], [0, 0, 1], [2, 2, 1]])
+    A = torch.arange(9, dtype=torch.float64).reshape(1, 3, 3)  # cells 0..8, row-major
+    np.testing.assert_allclose(feature_sums(A, ids, 3).numpy(), [[3 + 4, 5 + 8, 6 + 7]])
+    assert top_k(np.array([3.0, -5.0, 1.0, 0.0]), np.array([-4.0, 2.0, 0.5, 6.0]), 2) == 0.5
+    assert top_k(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]), 3) == 1.0
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1.0)
+    assert np.isnan(spearman(np.zeros(3), np.array([1.0, 2.0, 3.0])))
