@@ -7,6 +7,8 @@ r"""Relevance transport: LRP as a discrete conservative scheme on the unrolled L
 - :mod:`.rules`   the flux rules (LRP-0/ε, z⁺, αβ) and the threshold policies (pass, excess);
 - :mod:`.ledger`  sinks by cause, the per-slice continuity equation, the global balance;
 - :mod:`.engine`  the generic, batched backward sweep (:func:`transport`).
+- :mod:`.difference` DeepLIFT as difference transport: Δ-contributions of the input and a
+  reference run, swept by the same engine (:func:`.difference.difference_transport`).
 
 The user-facing entry point is ``spikeflux.explain.explain(net, x, t, method="lrp-epsilon")``.
 """
