@@ -153,7 +153,8 @@ def test_a_hand_built_memory_solves_it(data):
 
 
 def test_cue_models_are_leaky_with_long_synapses():
-    for depth in ("1L", "2L"):
+    for depth in ("1L", "2L", "3L"):
         net = models.build("cue", depth)
         assert net.readout == "leaky" and net.sizes[0] == 6 and net.sizes[-1] == 3
         assert abs(net.alpha - np.exp(-1e-3 / 1e-1)) < 1e-12
+    assert models.build("cue", "3L").surrogate_scale == 10.0 and models.build("cue", "2L").surrogate_scale == 100.0

@@ -19,8 +19,9 @@ PROFILES: dict[str, dict[str, dict]] = {
                                                           "integrated-gradients", "saliency"),
                            depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
-        "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
-                    methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
+        "cue": dict(n_steps=60_000, max_epochs=3, patience=3, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
+                    methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L", "3L"), delay_bins=2),
+        "adl_baselines": dict(stride=30, gru_epochs=2, gru_patience=2),  # notebooks/adl.md, spikeflux.baselines
         # cost of the explanation methods (reproducibility appendix, spikeflux.cost)
         "cost": dict(window=(50, 100, 200), targets=(1, 4, 16), width=(25, 50, 100), repeat=1),
         # notebooks/shapley.md: every method against exact Shapley values of input features
@@ -38,10 +39,11 @@ PROFILES: dict[str, dict[str, dict]] = {
                                     "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient"),
                            depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
-        "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=16, window=300, burn_in=BURN_IN, n_perturb=2,
+        "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=12, window=300, burn_in=BURN_IN, n_perturb=2,
                     methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
                              "integrated-gradients", "saliency", "input-x-gradient"),
-                    depths=("1L", "2L"), delay_bins=4),
+                    depths=("1L", "2L", "3L"), delay_bins=4),
+        "adl_baselines": dict(stride=20, gru_epochs=6, gru_patience=2),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
         "shapley": dict(window=64, max_features=16, per_class=6, generated=3, generated_points=8, n_samples=25,
