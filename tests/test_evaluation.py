@@ -362,6 +362,15 @@ def test_run_suite_results_do_not_depend_on_workers():
     assert set(pairs.method_a) | set(pairs.method_b) == {"lrp-epsilon", "tsa-s", "random"}
 
 
+def test_run_sanity_covers_every_method():
+    pts, jobs, kw = _toy_suite()
+    rows = pd.DataFrame(ev.run_sanity(pts, jobs, n_points=4, loader=_toy_loader, progress=False))
+    assert set(rows.method) == {"lrp-epsilon", "tsa-s"}  # the baselines are skipped
+    assert {"dataset", "model", "seed", "method", "randomised_layers", "spearman_abs", "spearman_signed"} <= set(rows.columns)
+    two = rows[(rows.model == "2L") & (rows.check == "cascading")]
+    assert sorted(set(two.randomised_layers)) == [1, 2]
+
+
 def test_run_suite_on_a_dask_cluster_equals_the_default():
     distributed = pytest.importorskip("distributed")
     pts, jobs, kw = _toy_suite()

@@ -22,8 +22,9 @@ from spikeflux import pipeline
 PARAMS = dict(profile="quick", seed=0, device="cpu")
 #: tables every chapter run must write (a run that writes nothing would pass trivially)
 EXPECTED = {"models/synthetic_accuracy.csv", "adl_accuracy.csv", "sink_budget.csv", "evaluation/results.csv",
-            "evaluation/curves.csv", "anomaly_detection.csv", "anomaly_localisation.csv",
-            "beyond_lif_faithfulness.csv"}
+            "evaluation/curves.csv", "evaluation/pairs.csv", "evaluation/sanity.csv", "evaluation/explained.csv",
+            "anomaly_detection.csv", "anomaly_localisation.csv", "beyond_lif_faithfulness.csv",
+            "shapley/agreement.csv"}
 
 
 def _varies(path: Path) -> bool:

@@ -6,6 +6,10 @@ Cascading model-parameter randomisation
     explained again for the same class, and each map is compared with the original map by the
     Spearman rank correlation of :math:`|A|` and of :math:`A` over all cells. A method whose
     maps do not change when the weights it claims to explain are destroyed fails the check.
+Input recency
+    Each map against the trivial map :math:`x_i[t]\\, \\alpha^{t^*-t}` (the input spikes weighted by
+    the synaptic decay, no weights at all): a high correlation says the map is mostly input and
+    recency, which is what survives randomisation.
 Class sensitivity
     The map of the predicted class against the map of the runner-up class, both of the logit
     (no contrast: a contrast map of the runner-up is the exact negative of the winner's). A
@@ -42,17 +46,29 @@ def randomised(net: LIFNetwork, layers: int, seed: int = 0) -> LIFNetwork:
     return out
 
 
-def spearman(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per map pair ``(P, ...)``: Spearman correlation of the absolute values and of the signed
-    values (NaN where a map is constant, e.g. all zero)."""
-    ab, sg = np.full(len(A), np.nan), np.full(len(A), np.nan)
+def spearman(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per map pair ``(P, ...)``: Spearman correlation of the absolute values, of the signed
+    values, and of the absolute values on the *support* (the cells where either map is non-zero:
+    with spike input most cells of a map are exactly zero for every weight setting, and those
+    shared zeros alone make the plain correlation high). NaN where a map is constant."""
+    ab, sg, sup = (np.full(len(A), np.nan) for _ in range(3))
     for p, (a, b) in enumerate(zip(A, B)):
         a, b = a.ravel(), b.ravel()
         if np.ptp(np.abs(a)) > 0 and np.ptp(np.abs(b)) > 0:
             ab[p] = _st.spearmanr(np.abs(a), np.abs(b)).statistic
         if np.ptp(a) > 0 and np.ptp(b) > 0:
             sg[p] = _st.spearmanr(a, b).statistic
-    return ab, sg
+        on = (a != 0) | (b != 0)
+        if on.sum() > 2 and np.ptp(np.abs(a[on])) > 0 and np.ptp(np.abs(b[on])) > 0:
+            sup[p] = _st.spearmanr(np.abs(a[on]), np.abs(b[on])).statistic
+    return ab, sg, sup
+
+
+def input_recency(X: np.ndarray, window: int, decay: float) -> np.ndarray:
+    """``(P, n_in, window)``: the trivial map :math:`x_i[t]\\, d^{\\,t^*-t}`, the input spikes
+    weighted by their recency (no model at all), to compare methods' maps with."""
+    lag = np.arange(window)[::-1]
+    return np.transpose(X[:, -window:], (0, 2, 1)) * decay ** lag
 
 
 def cascading(net: LIFNetwork, X: np.ndarray, A: np.ndarray, targets: np.ndarray, explain_fn, seed: int = 0) -> list:
@@ -62,9 +78,12 @@ def cascading(net: LIFNetwork, X: np.ndarray, A: np.ndarray, targets: np.ndarray
     rows = []
     for k in range(1, net.n_layers + 1):
         Ak = explain_fn(randomised(net, k, seed=seed * 100 + k), X, targets)
-        ab, sg = spearman(A, Ak)
+        ab, sg, sup = spearman(A, Ak)
         rows.append(dict(check="cascading", randomised_layers=k, spearman_abs=_mean(ab), spearman_signed=_mean(sg),
-                         n=int(np.isfinite(sg).sum())))
+                         spearman_abs_support=_mean(sup), n=int(np.isfinite(sg).sum())))
+    ab, sg, sup = spearman(A, input_recency(X, A.shape[-1], net.alpha))
+    rows.append(dict(check="input-recency", randomised_layers=0, spearman_abs=_mean(ab), spearman_signed=_mean(sg),
+                     spearman_abs_support=_mean(sup), n=int(np.isfinite(sg).sum())))
     return rows
 
 
@@ -74,9 +93,9 @@ def class_sensitivity(net: LIFNetwork, X: np.ndarray, clean: np.ndarray, explain
         U = net(torch.as_tensor(X, dtype=net.dtype, device=net.device)).output[:, -1].cpu().numpy()
     U[np.arange(len(U)), clean] = -np.inf
     runner = U.argmax(1)
-    ab, sg = spearman(explain_fn(net, X, clean), explain_fn(net, X, runner))
+    ab, sg, sup = spearman(explain_fn(net, X, clean), explain_fn(net, X, runner))
     return dict(check="class", randomised_layers=0, spearman_abs=_mean(ab), spearman_signed=_mean(sg),
-                n=int(np.isfinite(sg).sum()))
+                spearman_abs_support=_mean(sup), n=int(np.isfinite(sg).sum()))
 
 
 def _mean(v: np.ndarray) -> float:

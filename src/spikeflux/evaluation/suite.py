@@ -44,6 +44,9 @@ COMPLETENESS = {"lrp-0": "explained", "lrp-epsilon": "explained", "lrp-zplus": "
                 "lrp-alphabeta": "explained", "integrated-gradients": "difference", "deeplift": "difference",
                 "shapley-exact": "difference"}
 BASELINES = ("random", "zero")
+#: methods whose continuity is not measured in the suite: they cost hundreds of forward passes
+#: per explanation, and continuity re-explains every point once per perturbation
+NO_CONTINUITY = ("kernel-shap", "shapley-sampling")
 #: metrics that compare methods in the chapter (one value per point)
 RANKED = ("ess", "oc_matched", "max_sensitivity", "gini", "gt_pr_auc", "gt_mass_accuracy", "gt_rank_accuracy")
 
@@ -225,21 +228,66 @@ def _points(packed: dict) -> PointSet:
     return _CACHE[key]
 
 
-def _run_job(job: tuple, packed: dict, n_classes: int, loader: Callable, kw: dict, options: dict,
-             threads: int | None) -> dict:
-    """One ``(task, depth, seed, method)`` evaluation: rows, curve rows, per-point scores, seconds."""
-    if threads is not None:
-        torch.set_num_threads(threads)
-    task, depth, model_seed, method = job
+def _net(loader: Callable, task: str, depth: str, model_seed: int) -> LIFNetwork:
+    """The network of a job, loaded once per process."""
     key = ("net", task, depth, model_seed)
     if key not in _CACHE:
-        _CACHE[key] = loader(task, depth, model_seed) if model_seed is not None else loader(task, depth)
+        _CACHE[key] = loader(task, depth, model_seed)
+    return _CACHE[key]
+
+
+def _single_threaded(fn: Callable, args: tuple):
+    torch.set_num_threads(1)
+    return fn(*args)
+
+
+def execute(calls: list, weights=None, *, executor=None, workers: int = 1, progress: bool = True,
+            desc: str = "jobs") -> dict:
+    """Run ``calls`` (``(fn, args)`` pairs of picklable module-level functions), heaviest first.
+
+    ``executor``: any :class:`concurrent.futures.Executor`; default ``workers`` spawned local
+    processes, each single-threaded, or in-process when ``workers <= 1``. Returns ``{index: result}``.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    results: dict = {}
+    bar = tqdm(total=len(calls), desc=desc, disable=not progress, mininterval=10)
+    own = None
+    if executor is None and workers > 1:
+        own = executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    try:
+        if executor is None:
+            for i, (fn, args) in enumerate(calls):
+                results[i] = fn(*args)
+                bar.update()
+        else:
+            w = weights if weights is not None else [1] * len(calls)
+            order = sorted(range(len(calls)), key=lambda i: -w[i])
+            futures = {(executor.submit(_single_threaded, *calls[i]) if own is not None
+                        else executor.submit(calls[i][0], *calls[i][1])): i for i in order}
+            for f in as_completed(futures):
+                results[futures[f]] = f.result()
+                bar.update()
+    finally:
+        bar.close()
+        if own is not None:
+            own.shutdown()
+    return results
+
+
+def _run_job(job: tuple, packed: dict, n_classes: int, loader: Callable, kw: dict, options: dict) -> dict:
+    """One ``(task, depth, seed, method)`` evaluation: rows, curve rows, per-point scores, seconds."""
+    task, depth, model_seed, method = job
     points = _points(packed)
     job_kw = dict(kw)
-    if model_seed not in (None, 0):
+    if model_seed not in (None, 0) or method in NO_CONTINUITY:
         job_kw["n_perturb"] = 0  # continuity on the first trained seed only (it re-explains every point)
     t0 = time.perf_counter()
-    rows, curves, scores = evaluate(_CACHE[key], points, method, n_classes, dataset=task, model=depth,
+    rows, curves, scores = evaluate(_net(loader, task, depth, model_seed), points, method, n_classes,
+                                    dataset=task, model=depth,
                                     model_seed=model_seed or 0, bias_channel=points.bias_channel,
                                     seed=job_seed(task, depth, model_seed, method), options=options.get(method),
                                     return_scores=True, **job_kw)
@@ -284,36 +332,12 @@ def run_suite(points: dict, n_classes: dict, jobs: list, *, loader: Callable = l
     key alone, so results do not depend on the executor, the number of workers or the order
     jobs finish in; results come back in the order of ``jobs``.
     """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from tqdm import tqdm
-
     options = options or {}
     keys = [_job_key(j) for j in jobs]
     packed = {task: p.packed() for task, p in points.items()}
-    results: dict[int, dict] = {}
-    bar = tqdm(total=len(keys), desc="evaluation", disable=not progress, mininterval=10)
-    own = None
-    if executor is None and workers > 1:
-        own = executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-    try:
-        if executor is None:
-            for i, k in enumerate(keys):
-                results[i] = _run_job(k, packed[k[0]], n_classes[k[0]], loader, evaluate_kw, options, None)
-                bar.update()
-        else:
-            threads = 1 if own is not None else None
-            order = sorted(range(len(keys)), key=lambda i: -_job_weight(keys[i], points))
-            futures = {executor.submit(_run_job, keys[i], packed[keys[i][0]], n_classes[keys[i][0]], loader,
-                                       evaluate_kw, options, threads): i for i in order}
-            for f in as_completed(futures):
-                results[futures[f]] = f.result()
-                bar.update()
-    finally:
-        bar.close()
-        if own is not None:
-            own.shutdown()
+    calls = [(_run_job, (k, packed[k[0]], n_classes[k[0]], loader, evaluate_kw, options)) for k in keys]
+    weights = [_job_weight(k, points) for k in keys]
+    results = execute(calls, weights, executor=executor, workers=workers, progress=progress, desc="evaluation")
     out = SuiteResult([], [], [])
     for i, k in enumerate(keys):
         r = results[i]
@@ -326,8 +350,8 @@ def run_suite(points: dict, n_classes: dict, jobs: list, *, loader: Callable = l
 
 #: relative cost of one explanation, for scheduling only
 _COST = {"integrated-gradients": 8, "lrp-0": 4, "lrp-epsilon": 4, "lrp-zplus": 4, "lrp-alphabeta": 4,
-         "saliency": 2, "input-x-gradient": 2, "deeplift": 4, "kernel-shap": 8, "shapley-sampling": 8,
-         "occlusion": 4, "random": 0.5, "zero": 0.5}
+         "saliency": 2, "input-x-gradient": 2, "deeplift": 5, "kernel-shap": 40, "shapley-sampling": 20,
+         "occlusion": 5, "random": 0.5, "zero": 0.5}
 
 
 def _job_weight(key: tuple, points: dict) -> float:
@@ -356,6 +380,8 @@ def _grouped(result: SuiteResult, subsets: dict | None = None):
     for (task, depth, seed, method), sc in sorted(result.scores.items(), key=lambda kv: kv[0][2]):
         masks = {"all": None, **(subsets or {}).get(task, {})}
         for (metric, level), v in sc.items():
+            level = float(level)
+            level = np.nan if np.isnan(level) else level  # one NaN object: NaN keys from other processes differ
             for name, sel in masks.items():
                 if sel is not None and METRICS[metric].category != "ground truth":
                     continue
@@ -428,7 +454,8 @@ def verdicts(pairs: list, alpha: float = 0.05) -> dict:
     significantly better than the random map."""
     out: dict = {}
     for r in pairs:
-        key = (r["dataset"], r["model"], r["metric"], r["level"])
+        level = float(r["level"])
+        key = (r["dataset"], r["model"], r["metric"], np.nan if np.isnan(level) else level)
         d = out.setdefault(key, {"methods": set(), "worse": set(), "beats_random": set()})
         a, b = r["method_a"], r["method_b"]
         d["methods"].update((a, b))
@@ -523,3 +550,44 @@ def explained_check(net: LIFNetwork, points: PointSet, methods, contrasts=(None,
                              explained_negative=float((q < 0).mean()),
                              zero_map_share=float((np.abs(A).reshape(len(A), -1).max(1) == 0).mean()), n=len(A)))
     return rows
+
+
+def _sanity_job(job: tuple, packed: dict, loader: Callable, idx, contrast, options: dict) -> list:
+    """Cascading randomisation and class sensitivity of one method on one model (seed ``job[2]``)."""
+    from .sanity import cascading, class_sensitivity
+
+    task, depth, model_seed, method = job
+    net = _net(loader, task, depth, model_seed)
+    pts = _points(packed).subset(idx)
+    _, clean = _clean(net, pts)
+    opts = options.get(method) or {}
+
+    def explain_fn(n, X, c, contrast=contrast):
+        return attribute(n, X, method, pts.window, c, contrast=contrast, **opts)[0]
+
+    A = explain_fn(net, pts.X, clean)
+    rows = cascading(net, pts.X, A, clean, explain_fn, seed=job_seed(task, depth, model_seed))
+    rows.append(class_sensitivity(net, pts.X, clean, lambda n, X, c: explain_fn(n, X, c, contrast=None)))
+    return [dict(dataset=task, model=depth, seed=model_seed, method=method, **r) for r in rows]
+
+
+def run_sanity(points: dict, jobs: list, *, n_points: int = 24, loader: Callable = load_trained,
+               contrast=config.CONTRAST, options: dict | None = None, executor=None, workers: int = 1,
+               progress: bool = True) -> list:
+    """The sanity checks of :mod:`.sanity` for every ``(task, depth, seed, method)`` of ``jobs``
+    (baselines skipped), on a seeded subset of ``n_points`` points per task (stratified by
+    label): rows of ``sanity.csv``."""
+    options = options or {}
+    subsets = {}
+    for task, p in points.items():
+        rng = np.random.default_rng(job_seed(task, "sanity"))
+        classes = np.unique(p.y)
+        per = max(1, n_points // len(classes))
+        idx = np.concatenate([rng.permutation(np.flatnonzero(p.y == c))[:per] for c in classes])
+        subsets[task] = np.sort(idx[:n_points])
+    packed = {task: p.packed() for task, p in points.items()}
+    keys = [k for k in map(_job_key, jobs) if k[3] not in BASELINES]
+    calls = [(_sanity_job, (k, packed[k[0]], loader, subsets[k[0]], contrast, options)) for k in keys]
+    results = execute(calls, [_job_weight(k, points) for k in keys], executor=executor, workers=workers,
+                      progress=progress, desc="sanity")
+    return [r for i in range(len(keys)) for r in results[i]]
