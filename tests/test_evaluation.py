@@ -214,6 +214,8 @@ def test_ground_truth_scores_by_hand():
     c = _case(half, mask)
     assert M.gt_rank_accuracy(c)[0] == pytest.approx(0.5)
     assert M.gt_mass_accuracy(c)[0] == pytest.approx(3 / 9)
+    assert M.cell_share(c)[0] == pytest.approx(3 / 9)
+    assert M.sensor_share(c)[0] == pytest.approx(1.0)  # every non-zero cell is on a row that holds evidence
 
 
 def test_zero_map_share_and_completeness_against_the_own_target():

@@ -88,11 +88,19 @@ def explain_alarm(net: LIFNetwork, x: np.ndarray, t: int, method: str = "lrp-eps
 
 
 #: The localisation scores of :func:`localisation`: name -> (higher is better, description).
+def _registered(name: str) -> tuple[bool, str]:
+    from ..evaluation import METRICS
+
+    return METRICS[name].higher_is_better, METRICS[name].description
+
+
+#: the localisation scores, registered with the evaluation's metrics (``spikeflux.evaluation.METRICS``);
+#: ``gt_positive_share`` is the registry's relevance mass accuracy under the chapter's earlier name
 LOCALISATION_METRICS: dict[str, tuple[bool, str]] = {
-    "gt_pr_auc": (True, "average precision of |A| ranking the modified cells of the window"),
-    "gt_positive_share": (True, "share of the positive attribution on the modified cells"),
-    "sensor_share": (True, "share of |A| on the injected sensors' rows (any second of the window)"),
-    "cell_share": (True, "share of |A| on the modified cells"),
+    "gt_pr_auc": _registered("gt_pr_auc"),
+    "gt_positive_share": _registered("gt_mass_accuracy"),
+    "sensor_share": _registered("sensor_share"),
+    "cell_share": _registered("cell_share"),
 }
 
 

@@ -305,6 +305,27 @@ def gt_rank_accuracy(case: Case):
     return out
 
 
+@register_metric("cell_share", higher_is_better=True, lower=0.0, upper=1.0, category="ground truth",
+                 description="share of |A| on the ground-truth cells (the anomaly chapter: the modified cells)")
+def cell_share(case: Case):
+    if case.masks is None:
+        return None
+    A, M = np.abs(case.A), case.masks
+    total = A.sum((1, 2))
+    return np.where(total > 0, (A * M).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+
+
+@register_metric("sensor_share", higher_is_better=True, lower=0.0, upper=1.0, category="ground truth",
+                 description="share of |A| on the channels that hold any ground-truth cell, at any step of the window "
+                             "(the anomaly chapter: the injected sensors' rows)")
+def sensor_share(case: Case):
+    if case.masks is None:
+        return None
+    A, rows = np.abs(case.A), case.masks.any(2, keepdims=True)
+    total = A.sum((1, 2))
+    return np.where(total > 0, (A * rows).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+
+
 # --------------------------------------------------------------------------- conservation / degeneracy
 @register_metric("completeness_gap", higher_is_better=False, lower=0.0, upper=np.inf, category="conservation",
                  description="|sum of attribution - the method's own target| / |target| (LRP: the explained "
