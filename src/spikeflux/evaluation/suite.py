@@ -236,9 +236,17 @@ def _net(loader: Callable, task: str, depth: str, model_seed: int) -> LIFNetwork
     return _CACHE[key]
 
 
-def _single_threaded(fn: Callable, args: tuple):
+def _one_thread() -> None:
     torch.set_num_threads(1)
-    return fn(*args)
+
+
+def local_pool(workers: int):
+    """``workers`` spawned local processes, each single-threaded: one pool a chapter can pass as
+    ``executor`` to :func:`run_suite` and :func:`run_sanity` (the processes start once)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_one_thread)
 
 
 def execute(calls: list, weights=None, *, executor=None, workers: int = 1, progress: bool = True,
@@ -248,8 +256,7 @@ def execute(calls: list, weights=None, *, executor=None, workers: int = 1, progr
     ``executor``: any :class:`concurrent.futures.Executor`; default ``workers`` spawned local
     processes, each single-threaded, or in-process when ``workers <= 1``. Returns ``{index: result}``.
     """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
     from tqdm import tqdm
 
@@ -257,7 +264,7 @@ def execute(calls: list, weights=None, *, executor=None, workers: int = 1, progr
     bar = tqdm(total=len(calls), desc=desc, disable=not progress, mininterval=10)
     own = None
     if executor is None and workers > 1:
-        own = executor = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+        own = executor = local_pool(workers)
     try:
         if executor is None:
             for i, (fn, args) in enumerate(calls):
@@ -266,8 +273,7 @@ def execute(calls: list, weights=None, *, executor=None, workers: int = 1, progr
         else:
             w = weights if weights is not None else [1] * len(calls)
             order = sorted(range(len(calls)), key=lambda i: -w[i])
-            futures = {(executor.submit(_single_threaded, *calls[i]) if own is not None
-                        else executor.submit(calls[i][0], *calls[i][1])): i for i in order}
+            futures = {executor.submit(calls[i][0], *calls[i][1]): i for i in order}
             for f in as_completed(futures):
                 results[futures[f]] = f.result()
                 bar.update()
