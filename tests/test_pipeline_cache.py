@@ -111,7 +111,7 @@ def outputs(nb: dict) -> str:
 
 
 @pytest.mark.notebooks
-def test_cache_reuses_what_did_not_change(project):
+def test_cache_reuses_what_did_not_change(project, monkeypatch):
     root = project
     assert run(root) == {"up": "executed", "down": "executed"}
     assert "up wrote 0" in outputs(book_notebook(root, "down"))
@@ -154,6 +154,10 @@ def test_cache_reuses_what_did_not_change(project):
 
     # without the cache everything runs
     assert run(root, cache=False) == {"up": "executed", "down": "executed"}
+
+    # another matplotlib backend (figures as text, not images) is another key
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert run(root) == {"up": "executed", "down": "executed"}
 
 
 def test_package_files_follow_imports():

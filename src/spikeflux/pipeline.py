@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -141,6 +142,9 @@ def _hide_default_parameters(path: Path) -> None:
 CACHE_DIRNAME = "notebook-cache"
 #: Notebook-metadata key holding the digest of a notebook's non-code inputs.
 INPUTS_KEY = "spikeflux_inputs"
+#: Environment variables that change what a notebook outputs (figures as images or as text,
+#: math threads: bit-level results), part of every notebook's inputs.
+ENVIRONMENT = ("MPLBACKEND", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Libraries whose version is part of every notebook's inputs.
 VERSIONED = ("torch", "numpy", "scipy", "pandas", "matplotlib", "captum", "snntorch")
 #: Files of the derived folder that are no notebook's output (the pipeline's own bookkeeping).
@@ -272,6 +276,7 @@ def notebook_inputs(code: str, parameters: dict, upstream: dict[str, str | None]
         "parameters": dict(sorted(parameters.items())),
         "package": {p.relative_to(pkg).as_posix(): _sha256(p) for p in package_files(code)},
         "versions": _versions(),
+        "environment": {k: os.environ.get(k) for k in ENVIRONMENT},
         "upstream": dict(sorted((upstream or {}).items())),
     }
 
