@@ -1,8 +1,8 @@
 """Evaluation speed: ESS for one explained step, forward chunk size, and the whole suite.
 
-1. ESS for one explained step: all flip levels in one batched forward pass vs a loop over
+1. ESS for one explained step: all budget levels in one batched forward pass vs a loop over
    levels (ADL-sized 2L network 14 -> 100 -> 11, burn-in 300 + window 1000 steps, a random
-   attribution map, 10 and 20 flip levels).
+   attribution map; the book's grid of cell shares ``evaluation.LEVELS`` and a linear grid of 21).
 2. ``--chunks``: prediction of 1024 excerpts of 1300 steps, simulated 32..1024 at a time
    (why :func:`spikeflux.evaluation.predict_last` uses 128).
 3. ``--suite PROFILE``: the evaluation chapter's whole suite (``evaluation.suite``: same
@@ -25,7 +25,7 @@ from spikeflux.snn import LIFNetwork
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--levels", type=int, nargs="*", default=[10, 20])
+    ap.add_argument("--levels", type=int, nargs="*", default=[0, 20], help="0: the book's grid, n: n+1 linear levels")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chunks", action="store_true")
     ap.add_argument("--suite", choices=["quick", "full"])
@@ -43,14 +43,14 @@ def main():
     clean = ev.predict_last(net, torch.as_tensor(X)).numpy()
     print(f"{'levels':>7} {'batched s':>10} {'loop s':>8} {'speed-up':>9}")
     for n_levels in args.levels:
-        levels = np.linspace(0, 1, n_levels + 1)
+        levels = ev.LEVELS if n_levels == 0 else tuple(np.linspace(0, 1, n_levels + 1))
 
         def batched():
-            ev.ess(net, X, A, clean, 11, W, n_levels=n_levels)
+            ev.ess(net, X, A, clean, 11, W, levels=levels, bias_channel=0)
 
         def loop():
             for lv in levels:
-                flipped = ev.deletion_inputs(X[0, -W:], A[0], np.array([lv]))
+                flipped = ev.deletion_inputs(X[0, -W:], A[0], [lv], np.random.default_rng(0), bias_channel=0)
                 ev.predict_last(net, torch.as_tensor(np.concatenate([X[:, :-W], flipped], 1)))
 
         times = []
@@ -60,7 +60,7 @@ def main():
             for _ in range(args.repeats):
                 fn()
             times.append((time.perf_counter() - t0) / args.repeats)
-        print(f"{n_levels:>7} {times[0]:10.3f} {times[1]:8.3f} {times[1] / times[0]:9.1f}x")
+        print(f"{len(levels):>7} {times[0]:10.3f} {times[1]:8.3f} {times[1] / times[0]:9.1f}x")
     if args.chunks:
         Xb = torch.as_tensor((rng.random((1024, burn + W, 14)) < 0.05).astype(np.float64))
         print(f"{'chunk':>7} {'seconds':>8}  (1024 excerpts of {burn + W} steps, float64, one thread)")
@@ -79,7 +79,7 @@ def suite(profile: str, workers: int) -> None:
     t1 = time.perf_counter()
     P = __import__("spikeflux.profiles", fromlist=["profile"]).profile(profile, "evaluation")
     _, _, timing = ev.run_suite(points, ev.N_CLASSES, jobs, workers=workers, options=ev.SUITE_OPTIONS,
-                                n_perturb=P["n_perturb"], n_levels=P["n_levels"])
+                                n_perturb=P["n_perturb"], n_draws=P["n_draws"])
     t2 = time.perf_counter()
     per_method = pd.DataFrame(timing).groupby("method").seconds.sum().sort_values(ascending=False)
     print(per_method.round(1).to_string())
