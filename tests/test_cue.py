@@ -158,3 +158,13 @@ def test_cue_models_are_leaky_with_long_synapses():
         assert net.readout == "leaky" and net.sizes[0] == 6 and net.sizes[-1] == 3
         assert abs(net.alpha - np.exp(-1e-3 / 1e-1)) < 1e-12
     assert models.build("cue", "3L").surrogate_scale == 10.0 and models.build("cue", "2L").surrogate_scale == 100.0
+
+
+def test_fit_scores_only_the_explained_test_steps():
+    data, sp = tasks.cue(n_steps=20_000, seed=5)
+    net, hist, m = models.fit("cue", "1L", sp, max_epochs=1, patience=1, progress=False, save=False)
+    _, y, w = sp["test"]
+    keep = w > 0
+    expected = balanced_accuracy_ci(y[keep], m["pred"][keep], 3, seed=0)
+    assert (m["balanced_accuracy"], m["ci_low"], m["ci_high"]) == expected
+    assert len(m["pred"]) == len(y) and not keep.all()
