@@ -78,3 +78,17 @@ def test_scores_rows():
     y = np.repeat([0, 1], 900)
     rows = bl.scores({"A": y}, {"A": y}, 2)
     assert rows[0]["subject"] == "A" and rows[0]["balanced_accuracy"] == 1.0 and rows[0]["test_steps"] == 1800
+
+
+def test_adl_baselines_rows_on_a_small_task():
+    x, y = _memory_task(20 * 900, 4)
+    xa, ya = _memory_task(4 * 900, 5)
+    xb, yb = _memory_task(3 * 900, 6)
+    splits = {"train": (x, y), "val": (xa, ya), "test": (np.concatenate([xa, xb]), np.concatenate([ya, yb])),
+              "test_by_subject": {"A": (xa, ya), "B": (xb, yb)}}
+    rows = bl.adl_baselines(splits, 2, stride=2, gru_hidden=4, gru_epochs=1, gru_patience=1)
+    assert [(r["model"], r["subject"]) for r in rows] == [(m, s) for m in ("linear", "boosting", "GRU(4)")
+                                                          for s in ("A+B", "A", "B")]
+    assert [r["test_steps"] for r in rows[:3]] == [len(ya) + len(yb), len(ya), len(yb)]
+    assert all(0 <= r["ci_low"] <= r["balanced_accuracy"] <= r["ci_high"] <= 1 for r in rows)
+    assert rows[0]["balanced_accuracy"] > 0.8  # the linear model with a 10-step history solves it

@@ -211,15 +211,20 @@ def adl_baselines(splits: dict, n_classes: int, *, seed: int = 0, stride: int = 
     from threadpoolctl import threadpool_limits
 
     x_tr, y_tr = splits["train"]
-    tests = {"A+B": splits["test"], **splits["test_by_subject"]}
-    truth = {k: y for k, (_, y) in tests.items()}
+    tests = dict(splits["test_by_subject"])  # A+B: the subjects' predictions concatenated (as splits["test"])
+    truth = {"A+B": splits["test"][1], **{k: y for k, (_, y) in tests.items()}}
+
+    def predict_all(predict):
+        preds = {k: predict(x) for k, (x, _) in tests.items()}
+        return {"A+B": np.concatenate(list(preds.values())), **preds}
+
     rows = []
     bar = tqdm(total=3, desc="baselines", disable=not progress)
     for name, fit in (("linear", fit_linear), ("boosting", fit_boosting)):
         t0, c0 = time.perf_counter(), time.process_time()
         with threadpool_limits(limits=1):  # OpenMP/BLAS threads spin badly on a shared, busy machine
             model = fit(x_tr, y_tr, seed=seed, stride=stride)
-            preds = {k: predict_features(model, x) for k, (x, _) in tests.items()}
+            preds = predict_all(lambda x: predict_features(model, x))
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if name == "linear":
             coef = model[-1].coef_
@@ -233,7 +238,7 @@ def adl_baselines(splits: dict, n_classes: int, *, seed: int = 0, stride: int = 
     net, hist = fit_gru(splits["train"], splits["val"], n_classes, hidden=gru_hidden, max_epochs=gru_epochs,
                         patience=gru_patience, seed=seed)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    preds = {k: predict_gru(net, x) for k, (x, _) in tests.items()}
+    preds = predict_all(lambda x: predict_gru(net, x))
     rows += [dict(model=f"GRU({gru_hidden})", **r, size=f"{net.n_parameters:,} weights", train_seconds=seconds,
                   train_cpu_seconds=cpu, epochs=len(hist["val_loss"]), best_epoch=hist["best_epoch"] + 1)
              for r in scores(truth, preds, n_classes, seed=seed)]
