@@ -6,7 +6,13 @@ r"""Relevance transport: LRP as a discrete conservative scheme on the unrolled L
   per neuron model (zero/subtract reset, spiking/leaky readout, recurrent :math:`V`, ALIF);
 - :mod:`.rules`   the flux rules (LRP-0/ε, z⁺, αβ) and the threshold policies (pass, excess);
 - :mod:`.ledger`  sinks by cause, the per-slice continuity equation, the global balance;
-- :mod:`.engine`  the generic, batched backward sweep (:func:`transport`).
+- :mod:`.engine`  the generic, batched backward sweep (:func:`transport`);
+- :mod:`.continuum` the continuum limit: one continuous-time LIF model explained as Δt is refined.
+
+Options beyond the spec's first round: signed per-slice channels in every :class:`Ledger`
+(``flux_pos``, ``flux_neg``, ``absorbed_pos``, ``absorbed_neg``, ``mass``, signed sinks), the ALIF
+threshold as a path (``threshold_path=True``, :func:`threshold_path`), and αβ's
+``empty_side="fallback"`` (:data:`EMPTY_SIDES`).
 - :mod:`.difference` DeepLIFT as difference transport: Δ-contributions of the input and a
   reference run, swept by the same engine (:func:`.difference.difference_transport`).
 
@@ -16,10 +22,10 @@ The user-facing entry point is ``spikeflux.explain.explain(net, x, t, method="lr
 from .engine import INITS, transport
 from .graph import LayerGraph, MatrixEdges, decompose
 from .ledger import Ledger
-from .rules import (POLICIES, RULES, SINK_CAUSES, AlphaBeta, Epsilon, Excess, Pass, Rule, ZPlus,
-                    get_policy, get_rule)
+from .rules import (EMPTY_SIDES, POLICIES, RULES, SINK_CAUSES, AlphaBeta, Epsilon, Excess, Pass, Rule, ZPlus,
+                    get_policy, get_rule, threshold_path)
 
 __all__ = [
-    "INITS", "POLICIES", "RULES", "SINK_CAUSES", "AlphaBeta", "Epsilon", "Excess", "LayerGraph", "Ledger",
-    "MatrixEdges", "Pass", "Rule", "ZPlus", "decompose", "get_policy", "get_rule", "transport",
+    "EMPTY_SIDES", "INITS", "POLICIES", "RULES", "SINK_CAUSES", "AlphaBeta", "Epsilon", "Excess", "LayerGraph", "Ledger",
+    "MatrixEdges", "Pass", "Rule", "ZPlus", "decompose", "get_policy", "get_rule", "threshold_path", "transport",
 ]
