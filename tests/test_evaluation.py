@@ -364,6 +364,26 @@ def test_run_suite_results_do_not_depend_on_workers():
     assert set(pairs.method_a) | set(pairs.method_b) == {"lrp-epsilon", "tsa-s", "random"}
 
 
+def test_a_diverged_method_is_reported_not_ranked(monkeypatch):
+    import importlib
+
+    S = importlib.import_module("spikeflux.evaluation.suite")  # the module (the package exports a function suite)
+
+    monkeypatch.setattr(S, "AMPLIFICATION_BOUND", 0.5)  # every LRP map "diverges": amplification >= 1
+    pts, jobs, kw = _toy_suite()
+    jobs = [j for j in jobs if j[1] == "1L"]
+    res = ev.run_suite(pts, {"toy": 2}, jobs, workers=1, **{**kw, "n_perturb": 0})
+    assert ev.statuses(res)[("toy", "1L", "lrp-epsilon")] == "diverged"
+    pairs = pd.DataFrame(ev.compare(res))
+    with_lrp = pairs[(pairs.method_a == "lrp-epsilon") | (pairs.method_b == "lrp-epsilon")]
+    assert len(with_lrp) and with_lrp.p_holm.isna().all()  # in pairs.csv, with no Holm p
+    assert pairs[(pairs.method_a != "lrp-epsilon") & (pairs.method_b != "lrp-epsilon")].p_holm.notna().all()
+    v = ev.verdicts(pairs.to_dict("records"))
+    assert all("lrp-epsilon" not in x["best"] for x in v.values())
+    frame = ev.report.plot_frame(pd.DataFrame(ev.summarise(res)), v, "ess")
+    assert "lrp-epsilon" not in set(frame.method)
+
+
 def test_run_sanity_covers_every_method():
     pts, jobs, kw = _toy_suite()
     rows = pd.DataFrame(ev.run_sanity(pts, jobs, n_points=4, loader=_toy_loader, progress=False))

@@ -426,14 +426,15 @@ def summarise(result: SuiteResult, subsets: dict | None = None, n_boot: int = 10
 
 
 def compare(result: SuiteResult, metrics=RANKED, n_boot: int = 1000, subsets: dict | None = None) -> list:
-    """Every pair of (non-diverged) methods on every model and metric, on the same (seed, point)
-    units: difference ``a - b``, hierarchical interval, Wilcoxon ``p`` and Holm's ``p_holm``
-    over the pairs of one (model, metric, level) family."""
+    """Every pair of methods on every model and metric, on the same (seed, point) units:
+    difference ``a - b``, hierarchical interval, Wilcoxon ``p`` and Holm's ``p_holm`` over the
+    pairs of one (model, metric, level) family. ``status_a``/``status_b`` say whether a method
+    diverged there; :func:`verdicts` leaves such pairs out."""
     stat = statuses(result)
     groups = _grouped(result, subsets)
     fam: dict = {}
     for (task, depth, method, metric, level, subset), by_seed in groups.items():
-        if metric in metrics and subset == "all" and stat.get((task, depth, method)) != "diverged":
+        if metric in metrics and subset == "all":
             fam.setdefault((task, depth, metric, level), {})[method] = by_seed
     rows = []
     for (task, depth, metric, level), by_method in fam.items():
@@ -446,9 +447,14 @@ def compare(result: SuiteResult, metrics=RANKED, n_boot: int = 1000, subsets: di
                 r = paired([by_method[a][s] for s in seeds], [by_method[b][s] for s in seeds], n_boot=n_boot,
                            seed=job_seed(task, depth, metric, a, b), statistic="mean")
                 block.append(dict(dataset=task, model=depth, metric=metric, level=level, method_a=a, method_b=b,
-                                  higher_is_better=info.higher_is_better, n_seeds=len(seeds), **r))
-        for r, ph in zip(block, holm(np.array([r["p"] for r in block]))):
-            r["p_holm"] = ph
+                                  higher_is_better=info.higher_is_better, n_seeds=len(seeds),
+                                  status_a=stat.get((task, depth, a), "ok"), status_b=stat.get((task, depth, b), "ok"),
+                                  **r))
+        ranked = [r for r in block if r["status_a"] == "ok" and r["status_b"] == "ok"]
+        for r, ph in zip(ranked, holm(np.array([r["p"] for r in ranked]))):
+            r["p_holm"] = ph  # Holm over the pairs of ranked methods; pairs with a diverged method get NaN
+        for r in block:
+            r.setdefault("p_holm", np.nan)
         rows += block
     return rows
 
@@ -464,6 +470,8 @@ def verdicts(pairs: list, alpha: float = 0.05) -> dict:
         key = (r["dataset"], r["model"], r["metric"], np.nan if np.isnan(level) else level)
         d = out.setdefault(key, {"methods": set(), "worse": set(), "beats_random": set()})
         a, b = r["method_a"], r["method_b"]
+        if r.get("status_a", "ok") != "ok" or r.get("status_b", "ok") != "ok":
+            continue  # a diverged method is reported, not ranked
         d["methods"].update((a, b))
         if not (r["p_holm"] < alpha):
             continue
