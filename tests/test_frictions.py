@@ -167,8 +167,6 @@ def test_public_surface_and_help_list_every_method():
             assert option in fn.__doc__, f"{fn.__name__}'s docstring does not list {option!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="explain/agnostic.py (another module) still imports Captum at module level; "
-                                       "gradients.py imports it lazily")
 def test_import_explain_does_not_load_captum_or_matplotlib():
     code = "import sys, spikeflux.explain; print(sorted(m for m in ('captum', 'matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

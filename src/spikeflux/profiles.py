@@ -37,7 +37,9 @@ PROFILES: dict[str, dict[str, dict]] = {
                            ig_steps=(4, 8, 16, 32, 64),
                            methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "lrp-alphabeta", "tsa-s", "tsa-ns", "sam",
                                     "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient", "deeplift",
-                                    "occlusion"),
+                                    "occlusion", "kernel-shap", "shapley-sampling"),
+                           # hundreds of forward passes per explanation: evaluated on the first trained seed
+                           first_seed_only=("kernel-shap", "shapley-sampling"),
                            depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
         "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=12, window=300, burn_in=BURN_IN, n_perturb=2,

@@ -495,8 +495,9 @@ def agreement(summary: list, metrics=RANKED) -> list:
         table.setdefault((r["dataset"], r["model"], r["metric"]), {}).setdefault(r["method"], {})[r["seed"]] = r["value"]
     rows = []
     for (task, depth, metric), by_method in table.items():
-        methods = sorted(by_method)
-        seeds = sorted(set.intersection(*(set(v) for v in by_method.values())))
+        most = max(len(v) for v in by_method.values())
+        methods = sorted(m for m, v in by_method.items() if len(v) == most)  # methods run on every seed
+        seeds = sorted(set.intersection(*(set(by_method[m]) for m in methods)))
         M = np.array([[by_method[m][s] for m in methods] for s in seeds])
         rows.append(dict(dataset=task, model=depth, metric=metric, n_seeds=len(seeds), n_methods=len(methods),
                          kendall_w=kendall_w(M)))
@@ -541,8 +542,10 @@ def suite(profile: str = "full", seed: int = 0) -> tuple[dict, list]:
     }
     from ..profiles import model_seeds
 
-    jobs = [(task, depth, s, m) for task in points for depth in P["depths"] for s in model_seeds(profile, task, seed)
-            for m in (*P["methods"], *BASELINES)]
+    once = set(P.get("first_seed_only", ()))
+    jobs = [(task, depth, s, m) for task in points for depth in P["depths"]
+            for k, s in enumerate(model_seeds(profile, task, seed)) for m in (*P["methods"], *BASELINES)
+            if k == 0 or m not in once]
     return points, jobs
 
 

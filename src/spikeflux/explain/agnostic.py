@@ -32,14 +32,10 @@ import warnings
 
 import torch
 from torch import Tensor
-from tqdm import TqdmWarning
-
-with warnings.catch_warnings():  # Captum imports tqdm.auto, which warns in a kernel without ipywidgets
-    warnings.simplefilter("ignore", TqdmWarning)
-    from captum.attr import FeatureAblation, KernelShap, ShapleyValueSampling
 
 from ..snn import LIFNetwork
 from .registry import Attribution, Request, register_method
+from .gradients import _captum  # Captum imported on first use (not by ``import spikeflux.explain``)
 from .shapley import CoalitionGame, feature_map, options
 
 #: Default sample counts: 25 feature orders (Captum's default), and KernelShap coalitions at about
@@ -80,19 +76,19 @@ def _run(method: str, net: LIFNetwork, x: Tensor, request: Request, given: dict)
         warnings.filterwarnings("ignore", message="You are providing multiple inputs for Lime")
         if method == "shapley-sampling":
             torch.manual_seed(opts["seed"])
-            phi = ShapleyValueSampling(forward).attribute(
+            phi = _captum().ShapleyValueSampling(forward).attribute(
                 ones, baselines=torch.zeros_like(ones), additional_forward_args=(rows,),
                 n_samples=opts["n_samples"], perturbations_per_eval=ppe or n)
         elif method == "kernel-shap":
             phi = []
             for k in range(K):  # one regression per target, each from the same seeded sample
                 torch.manual_seed(opts["seed"])
-                phi.append(KernelShap(forward).attribute(
+                phi.append(_captum().KernelShap(forward).attribute(
                     ones[k:k + 1], baselines=torch.zeros_like(ones[k:k + 1]), additional_forward_args=(rows[k:k + 1],),
                     n_samples=opts["n_samples"], perturbations_per_eval=ppe or opts["n_samples"]))
             phi = torch.cat(phi)
         else:
-            phi = FeatureAblation(forward).attribute(ones, baselines=torch.zeros_like(ones),
+            phi = _captum().FeatureAblation(forward).attribute(ones, baselines=torch.zeros_like(ones),
                                                      additional_forward_args=(rows,), perturbations_per_eval=ppe or n)
     phi = phi.to(x.dtype).detach()
     info = {"feature_values": phi, "features": ids.expand(K, -1, -1).clone(), "n_features": n,
