@@ -187,14 +187,20 @@ def slice_sum(R: Tensor, coef: Tensor | None) -> Tensor:
     return torch.linalg.vecdot(R, coef)  # one graph column per target
 
 
-def signed_sum(R: Tensor, coef: Tensor | None) -> tuple[Tensor, Tensor]:
-    r""":math:`\sum_j (c_j[t] R_j[t])^+` and :math:`\sum_j (c_j[t] R_j[t])^-` per slice and target, ``(Ts, K)`` each.
+def signed_sum(R: Tensor, coef: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    r""":math:`\sum_j c_j[t] R_j[t]` and its parts :math:`\sum_j (c_j R_j)^+`, :math:`\sum_j (c_j R_j)^-`, ``(Ts, K)`` each.
 
     The sign is that of the relevance an edge (or a sink) carries, edge by edge, so the two
-    channels add to :func:`slice_sum` and neither hides cancellation inside a slice.
+    channels add to the net sum and neither hides cancellation inside a slice. One product and
+    two reductions (the negative part is the net sum less the positive one).
     """
-    v = R if coef is None else R * coef
-    return v.clamp(min=0).sum(-1), v.clamp(max=0).sum(-1)
+    if coef is None:
+        net, pos = R.sum(-1), R.clamp(min=0).sum(-1)
+        return net, pos, net - pos
+    v = R * coef
+    net = v.sum(-1)
+    pos = v.clamp_(min=0).sum(-1)
+    return net, pos, net - pos
 
 
 class Book:
@@ -215,15 +221,15 @@ class Book:
 
     def crossing(self, R: Tensor, coef: Tensor | None):
         """Book the flux :math:`c R` of one kind of edge from slice :math:`t` to :math:`t-1`."""
-        self.flux += slice_sum(R, coef)
-        pos, neg = signed_sum(R, coef)
+        net, pos, neg = signed_sum(R, coef)
+        self.flux += net
         self.flux_pos += pos
         self.flux_neg += neg
 
     def sink(self, cause: str, R: Tensor, coef: Tensor):
         """Book the sink :math:`s R` of one kind of node under ``cause``, net and by sign."""
-        self.sinks[cause] = self.sinks.get(cause, 0) + slice_sum(R, coef)
-        pos, neg = signed_sum(R, coef)
+        net, pos, neg = signed_sum(R, coef)
+        self.sinks[cause] = self.sinks.get(cause, 0) + net
         self.sinks_pos[cause] = self.sinks_pos.get(cause, 0) + pos
         self.sinks_neg[cause] = self.sinks_neg.get(cause, 0) + neg
 
