@@ -384,6 +384,16 @@ def test_a_diverged_method_is_reported_not_ranked(monkeypatch):
     assert "lrp-epsilon" not in set(frame.method)
 
 
+def test_mostly_empty_maps_are_reported_not_ranked():
+    """Maps that are all zero on most points score like the zero baseline: status "empty"."""
+    pts, jobs, kw = _toy_suite()
+    res = ev.run_suite(pts, {"toy": 2}, [j for j in jobs if j[1] == "1L" and j[2] == 0], workers=1,
+                       **{**kw, "n_perturb": 0})
+    res.scores[("toy", "1L", 0, "lrp-epsilon")][("zero_map_share", np.nan)] = np.ones(6)  # as if every map were 0
+    assert ev.statuses(res)[("toy", "1L", "lrp-epsilon")] == "empty"
+    assert ev.statuses(res)[("toy", "1L", "tsa-s")] == "ok"
+
+
 def test_run_sanity_covers_every_method():
     pts, jobs, kw = _toy_suite()
     rows = pd.DataFrame(ev.run_sanity(pts, jobs, n_points=4, loader=_toy_loader, progress=False))

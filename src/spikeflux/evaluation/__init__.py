@@ -16,7 +16,7 @@ from .perturbation import (LEVELS, THRESHOLDS, budgets, cell_order, deletion_inp
 from .points import PointSet, excerpt_agreement, excerpts, make_points, predict_last, recut, select_points, window_state
 from .sanity import cascading, class_sensitivity, randomised, spearman
 from .stats import bootstrap_ci, hierarchical_ci, holm, kendall_w, paired
-from .suite import (AMPLIFICATION_BOUND, BASELINES, BIAS_CHANNEL, COMPLETENESS, DEFAULT_PER_CLASS, N_CLASSES, RANKED,
+from .suite import (AMPLIFICATION_BOUND, BASELINES, BIAS_CHANNEL, COMPLETENESS, DEFAULT_PER_CLASS, EMPTY_BOUND, N_CLASSES, RANKED,
                     SUITE_OPTIONS, SuiteResult, agreement, attribute, compare, evaluate, execute, explained_check, job_seed, load_trained, local_pool,
                     run_sanity, run_suite, score_maps, statuses, suite, summarise, verdicts)
 

@@ -53,13 +53,13 @@ def metric_table(summary: pd.DataFrame, verdicts: dict, metric: str, level=None,
     """Method × (task, model) table of ``value [low, high]`` (mean over seeds, seeds-then-points
     interval): the best methods (not significantly worse than any other, Holm-corrected) in
     bold, a † where a method is not significantly better than the random map, "diverged" for
-    methods whose relevance exploded."""
+    methods whose relevance exploded, "empty" for methods whose maps are mostly all zero."""
     r = _select(summary, metric, level, subset)
     f = plot_frame(summary, verdicts, metric, level, subset).set_index(["panel", "method"])
     cells = []
     for q in r.itertuples():
         if q.status != "ok":
-            text = "diverged"
+            text = q.status  # "diverged" or "empty": reported, not ranked
         else:
             text = f"{fmt(q.value)} [{fmt(q.ci_low)}, {fmt(q.ci_high)}]" if np.isfinite(q.value) else "n/a"
             key = (f"{q.dataset} {q.model}", q.method)

@@ -39,6 +39,9 @@ from .stats import bootstrap_ci, hierarchical_ci, holm, kendall_w, paired
 #: conservative rules move 10-100 times the start on the book's models (the conservation
 #: chapter measures it); αβ with the literature's empty-side convention reaches 1e250.
 AMPLIFICATION_BOUND = 1e6
+#: share of all-zero maps above which a method is reported as "empty" on a model, not ranked
+#: (LRP-z⁺ passes only positive contributions, so an output neuron below zero sends it nothing)
+EMPTY_BOUND = 0.25
 #: methods with a completeness property, and what their maps should sum to
 COMPLETENESS = {"lrp-0": "explained", "lrp-epsilon": "explained", "lrp-zplus": "explained",
                 "lrp-alphabeta": "explained", "integrated-gradients": "difference", "deeplift": "difference",
@@ -366,7 +369,12 @@ def _job_weight(key: tuple, points: dict) -> float:
 
 # --------------------------------------------------------------------------- aggregation
 def statuses(result: SuiteResult) -> dict:
-    """``(task, depth, method) -> "ok" | "diverged"``: diverged on any trained seed is diverged."""
+    """``(task, depth, method) -> "ok" | "diverged" | "empty"``.
+
+    Diverged on any trained seed is diverged; a method whose maps are exactly zero on more than
+    :data:`EMPTY_BOUND` of the points (over all seeds) is ``"empty"``: its perturbation scores
+    would be those of the zero baseline, so it is reported, not ranked.
+    """
     out: dict = {}
     for r in result.rows:
         k = (r["dataset"], r["model"], r["method"])
@@ -374,6 +382,14 @@ def statuses(result: SuiteResult) -> dict:
             out[k] = "diverged"
         else:
             out.setdefault(k, "ok")
+    zero: dict = {}
+    for (task, depth, _, method), sc in result.scores.items():
+        for (metric, _), v in sc.items():
+            if metric == "zero_map_share":
+                zero.setdefault((task, depth, method), []).append(v)
+    for k, vs in zero.items():
+        if out.get(k) == "ok" and np.concatenate(vs).mean() > EMPTY_BOUND:
+            out[k] = "empty"
     return out
 
 
