@@ -121,7 +121,7 @@ def cost_plot(rows, slope_rows=None):
     df = pd.DataFrame(rows)
     k = {(r["method"], r["axis"]): r["slope"] for r in (slope_rows if slope_rows is not None else slopes(rows))}
     axes_present = [a for a in AXES if a in set(df.axis)]
-    fig, axes = plt.subplots(1, len(axes_present), figsize=(3.2 * len(axes_present), 3.4), squeeze=False,
+    fig, axes = plt.subplots(1, len(axes_present), figsize=(3.0 * len(axes_present), 3.4), squeeze=False,
                              sharey=True, layout="constrained")
     label = {"window": "window length (steps)", "targets": "explained targets per call", "width": "hidden neurons"}
     for ax, axis in zip(axes[0], axes_present):

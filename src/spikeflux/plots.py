@@ -237,7 +237,7 @@ def _marks(frame, col):
 
 def interval_plot(df, value: str, low: str | None = None, high: str | None = None, *, method: str = "method",
                   facet: str = "model", tied: str | None = None, null: str | None = None,
-                  xlabel: str | None = None, ncols: int = 3, panel_width: float = 3.0, reference=None,
+                  xlabel: str | None = None, ncols: int = 3, panel_width: float = 2.6, reference=None,
                   xscale: str = "linear", sharex: bool = False):
     """Dot-and-interval plot of methods × models; returns the figure.
 
