@@ -257,6 +257,12 @@ def top5_share(case: Case):
 
 
 # --------------------------------------------------------------------------- ground truth
+def _share(mass: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """``(P,)``: the share of each map's non-negative ``mass`` on the cells ``on`` (NaN for an empty map)."""
+    total = mass.sum((1, 2))
+    return np.where(total > 0, (mass * on).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+
+
 def _gt(case: Case):
     """Maps and masks without the bias channel (the bias is never evidence and never ranked)."""
     keep = pt.flippable(case.A.shape[1], case.bias_channel)
@@ -283,9 +289,7 @@ def gt_mass_accuracy(case: Case):
     if case.masks is None:
         return None
     A, M = _gt(case)
-    pos = np.clip(A, 0, None)
-    total = pos.sum((1, 2))
-    return np.where(total > 0, (pos * M).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+    return _share(np.clip(A, 0, None), M)
 
 
 @register_metric("gt_rank_accuracy", higher_is_better=True, lower=0.0, upper=1.0, category="ground truth",
@@ -310,9 +314,7 @@ def gt_rank_accuracy(case: Case):
 def cell_share(case: Case):
     if case.masks is None:
         return None
-    A, M = np.abs(case.A), case.masks
-    total = A.sum((1, 2))
-    return np.where(total > 0, (A * M).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+    return _share(np.abs(case.A), case.masks)
 
 
 @register_metric("sensor_share", higher_is_better=True, lower=0.0, upper=1.0, category="ground truth",
@@ -321,9 +323,7 @@ def cell_share(case: Case):
 def sensor_share(case: Case):
     if case.masks is None:
         return None
-    A, rows = np.abs(case.A), case.masks.any(2, keepdims=True)
-    total = A.sum((1, 2))
-    return np.where(total > 0, (A * rows).sum((1, 2)) / np.where(total > 0, total, 1), np.nan)
+    return _share(np.abs(case.A), case.masks.any(2, keepdims=True))
 
 
 # --------------------------------------------------------------------------- conservation / degeneracy
