@@ -45,7 +45,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=12, window=300, burn_in=BURN_IN, n_perturb=2,
                     methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
                              "integrated-gradients", "saliency", "input-x-gradient"),
-                    depths=("1L", "2L", "3L"), delay_bins=4),
+                    depths=("1L", "2L", "3L"), delay_bins=3),
         "adl_baselines": dict(stride=20, gru_epochs=6, gru_patience=2),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
