@@ -42,8 +42,9 @@ def test_seed_determinism():
 
 
 def test_ground_truth_mask(data):
+    """The mask covers the maximal run of the current (x1, x2) pattern, which may span several segments."""
     t = 20_000
-    s = data.segment_start[t]
+    s = int(data.run_start[t])
     window = t - s + 50
     mask = data.ground_truth(t, window)
     assert mask.shape == (3, window)
@@ -51,6 +52,13 @@ def test_ground_truth_mask(data):
     np.testing.assert_array_equal(mask[1], np.arange(t - window + 1, t + 1) >= s)
     np.testing.assert_array_equal(mask[1], mask[2])
     assert mask[1].sum() == t - s + 1
+    assert (data.x[s:t + 1, 1:] == data.x[t, 1:]).all() and (data.x[s - 1, 1:] != data.x[t, 1:]).any()
+    # a step whose segment repeats the previous segment's pattern: the run starts earlier than the segment
+    repeat = np.flatnonzero(data.run_start < data.segment_start)
+    assert len(repeat) > 0
+    u = int(repeat[0])
+    m = data.ground_truth(u, u + 1)
+    assert m[1].sum() == u - data.run_start[u] + 1 > u - data.segment_start[u] + 1
     with pytest.raises(ValueError, match="window"):
         data.ground_truth(10, 12)
 
