@@ -19,8 +19,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                                                      "deeplift"),
                            depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
-        "cue": dict(n_steps=60_000, max_epochs=3, patience=3, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
-                    methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L", "3L"), delay_bins=2),
+        "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
+                    methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
         "adl_baselines": dict(stride=30, gru_epochs=2, gru_patience=2),  # notebooks/adl.md, spikeflux.baselines
         # cost of the explanation methods (reproducibility appendix, spikeflux.cost)
         "cost": dict(window=(50, 100, 200), targets=(1, 4, 16), width=(25, 50, 100), repeat=1),
