@@ -90,6 +90,7 @@ class Case:
     bias_channel: int | None = None
     masks: np.ndarray | None = None
     target: np.ndarray | None = None
+    explained: np.ndarray | None = None
     explain: Callable | None = None
     amplification: np.ndarray | None = None
     levels: tuple = pt.LEVELS
@@ -332,10 +333,14 @@ def sensor_share(case: Case):
                              "quantity; IG and DeepLIFT: f(x) - f(x̄)); methods without a completeness property "
                              "have no row", statistic="median")
 def completeness_gap(case: Case):
+    """Undefined (NaN) where the target vanishes: exactly, or below 1e-9 of the explained
+    quantity (a difference f(x) - f(x̄) that is round-off, e.g. a window without input events,
+    where the reference equals the input)."""
     if case.target is None:
         return None
     t = np.asarray(case.target, dtype=float)
-    defined = np.abs(t) > 0
+    scale = np.abs(t) if case.explained is None else np.maximum(np.abs(np.asarray(case.explained, float)), np.abs(t))
+    defined = (np.abs(t) > 0) & (np.abs(t) > 1e-9 * scale)
     return np.where(defined, np.abs(case.A.sum((1, 2)) - t) / np.where(defined, np.abs(t), 1), np.nan)
 
 

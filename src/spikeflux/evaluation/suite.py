@@ -181,7 +181,7 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
     P, W, n_in = len(points), points.window, points.X.shape[2]
     pt.flippable(n_in, bias_channel)  # checks the channel
     state, clean = _clean(net, points)
-    extras = dict(target=None, amplification=None)
+    extras = dict(target=None, amplification=None, explained=None)
     status = "ok"
     explain_fn = None
     if method == "random":
@@ -196,7 +196,7 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
                        level=np.nan, subset="all", value=np.inf, ci_low=np.nan, ci_high=np.nan, n=P,
                        higher_is_better=False, category="degeneracy", status=f"diverged: {err}"[:200])
             return ([row], [], {}) if return_scores else ([row], [])
-        extras = dict(target=info["target"], amplification=info["amplification"])
+        extras = dict(target=info["target"], amplification=info["amplification"], explained=info["explained"])
         if n_perturb:
             explain_fn = lambda Xp, c: attribute(net, Xp, method, W, c, contrast=contrast, **options)[0]  # noqa: E731
         if info["amplification"] is not None and not np.nanmedian(info["amplification"]) <= AMPLIFICATION_BOUND:
