@@ -46,7 +46,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                     methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
                              "integrated-gradients", "saliency", "input-x-gradient"),
                     depths=("1L", "2L", "3L"), delay_bins=3),
-        "adl_baselines": dict(stride=20, gru_epochs=6, gru_patience=2),
+        "adl_baselines": dict(stride=30, gru_epochs=4, gru_patience=2),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
         "shapley": dict(window=64, max_features=16, per_class=6, generated=3, generated_points=8, n_samples=25,
