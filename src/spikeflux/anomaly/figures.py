@@ -37,7 +37,7 @@ def day_figure(inj, lo: int, hi: int, title: str):
 
     colors = kind_colors()
     rows = [c for c in INPUTS[1:] if c in HOME_SENSORS[inj.subject]]
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
     shift = int((inj.timestamps[lo] - inj.timestamps[lo].astype("datetime64[D]")) // np.timedelta64(1, "s"))
     for r, name in enumerate(rows):  # x in hours since midnight: (second - lo + shift) / 3600
         c = INPUTS.index(name)
@@ -66,7 +66,7 @@ def curves_figure(hist):
     """Training and validation loss per epoch of a :class:`~spikeflux.training.History`, the restored epoch dotted."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3))
+    fig, ax = plt.subplots(figsize=(6.5, 3))
     epochs = np.arange(1, len(hist.val_loss) + 1)
     ax.plot(epochs, hist.train_loss, marker=".", label="train")
     ax.plot(epochs, hist.val_loss, marker=".", label="validation")
@@ -85,7 +85,7 @@ def roc_figure(curves: dict, label_of: dict, scores: dict, leave_out: dict, auc:
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
 
-    fig, ax = plt.subplots(figsize=(5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for i, (name, (keys, drop)) in enumerate(curves.items()):
         keep = np.concatenate([~leave_out[k] if drop else np.ones(len(scores[k]), bool) for k in keys])
         y = np.concatenate([label_of[k] for k in keys])[keep]
@@ -150,7 +150,7 @@ def map_figure(alarm, maps: dict, inj, methods):
 
     from .explanation import window_mask
 
-    fig, axes = plt.subplots(1, len(methods), figsize=(3.6 * len(methods), 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(methods), figsize=(min(9.0, max(6.5, 3.6 * len(methods))), 3.6), sharey=True, squeeze=False)
     for ax, method in zip(axes[0], methods):
         A = maps[method]
         im = _draw_map(ax, A, window_mask(inj.mask, int(alarm.onset), A.shape[1]), home_rows(alarm.subject), method)
@@ -168,7 +168,7 @@ def ledger_figure(long_ledger, ledger, window: int, anomaly_since: int | None = 
     import matplotlib.pyplot as plt
 
     r_init = float(ledger.relevance_init)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.4), width_ratios=[1.6, 1])
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.4), width_ratios=[1.6, 1])
     phi = long_ledger.flux.numpy()
     lag = np.arange(len(phi))[::-1]  # t* - t for each slice
     ax0.semilogy(lag / 60, np.maximum(np.abs(phi) / abs(r_init), 1e-17), color="C0", label="|Φ[t]| / R_init")
