@@ -299,11 +299,11 @@ def interval_plot(df, value: str, low: str | None = None, high: str | None = Non
     ax0.set_ylim(len(methods) - 0.5, -0.5)
     for ax in axes[-1]:
         ax.set_xlabel(xlabel or value)
-    handles = [Line2D([], [], marker="o", ls="", color="0.3", label="the best, or significantly below it")]
+    handles = [Line2D([], [], marker="o", ls="", color="0.3", label="significantly worse than the best")]
     if tied is not None:
-        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", label="not different from the best"))
+        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", label="among the best (not significantly worse)"))
     if null is not None:
-        handles.append(Line2D([], [], marker="x", ls="", color="0.3", label="not better than random"))
+        handles.append(Line2D([], [], marker="x", ls="", color="0.3", label="not significantly better than random"))
     if len(handles) > 1:
         fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
     return fig
