@@ -155,3 +155,13 @@ def test_ranks_and_critical_difference():
     assert plots.critical_difference(4, 3) == pytest.approx(2.569 * np.sqrt(20 / 18), rel=1e-3)
     fig = plots.rank_plot(df, "value")
     assert fig.axes
+
+
+def test_sanity_plot_draws_one_line_per_method():
+    import pandas as pd
+
+    rows = [dict(dataset=d, model=m, method=meth, randomised_layers=k, spearman_abs_support=1.0 / k)
+            for d in ("a", "b") for m in ("1L", "2L") for meth in ("lrp-epsilon", "sam") for k in (1, 2)]
+    fig = plots.sanity_plot(pd.DataFrame(rows))
+    assert len(fig.axes[0].lines) == 2 + 1  # two methods and the zero line
+    assert fig.axes[0].get_title() == "a 2L"

@@ -431,3 +431,28 @@ def event_bars(ax, mask, row: float, color, *, offset: int = 0, min_width: int =
     starts, lengths = runs(mask)
     ax.broken_barh([((offset + a) / unit, max(n, min_width) / unit) for a, n in zip(starts, lengths)],
                    (row - 0.4, 0.8), color=color, lw=0)
+
+
+def sanity_plot(cascading, value: str = "spearman_abs_support", ylabel: str = "Spearman of |A| on the support"):
+    """Cascading randomisation: one panel per data set (its deepest model), the correlation of each
+    method's maps with the original against the number of weight layers re-drawn; returns the figure.
+
+    ``cascading``: the ``check == "cascading"`` rows of ``sanity.csv`` (columns dataset, model,
+    method, randomised_layers and ``value``).
+    """
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(cascading["dataset"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(9, 3.2), sharey=True, squeeze=False, layout="constrained")
+    for ax, task in zip(axes[0], tasks):
+        g = cascading[cascading["dataset"] == task]
+        deepest = g[g["model"] == g["model"].max()]
+        for m in sort_methods(deepest["method"]):
+            gm = deepest[deepest["method"] == m]
+            ax.plot(gm["randomised_layers"], gm[value], marker="o", color=method_color(m), label=m)
+        ax.set_title(f"{task} {deepest['model'].iloc[0]}")
+        ax.set_xlabel("weight layers re-drawn (output first)")
+        ax.axhline(0, color="0.6", lw=0.8)
+    axes[0, 0].set_ylabel(ylabel)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right", fontsize=8, frameon=False)
+    return fig
