@@ -447,3 +447,16 @@ def test_excerpt_agreement_with_the_whole_series():
                       readout="leaky").double()
     cold = ev.make_points("toy", {"s": (x, y)}, per_class=20, window=2, burn_in=0, seed=0)
     assert not ev.excerpt_agreement(slow, cold, {"s": (x, y)}, history=2000).all()
+
+
+def test_an_overflow_in_continuity_or_sanity_is_reported_not_raised(recency_net, monkeypatch):
+    """A method whose relevance overflows on a perturbed input or a randomised model: NaN rows, no crash."""
+    X = np.ones((4, 30, 2))
+    from spikeflux.evaluation import metrics as M
+
+    def explode(Xp, c):
+        raise FloatingPointError("overflow")
+
+    case = M.Case(net=recency_net, X=X, A=np.ones((4, 2, 20)), clean=np.zeros(4, int), n_classes=2, window=20,
+                  state=None, bias_channel=0, explain=explode, n_perturb=2)
+    assert np.isnan(M.max_sensitivity(case)).all() and np.isnan(M.rel_max_sensitivity(case)).all()

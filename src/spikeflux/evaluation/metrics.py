@@ -150,7 +150,11 @@ class Case:
             Xp = self.X.copy()
             for p in range(len(self.X)):
                 Xp[p, -W:] = pt.perturb_runs(self.X[p, -W:], rng, bias_channel=self.bias_channel)
-            dist[:, k] = frobenius(self.explain(Xp, self.clean) - self.A)
+            try:
+                dist[:, k] = frobenius(self.explain(Xp, self.clean) - self.A)
+            except FloatingPointError:  # the method's relevance overflowed on a perturbed input: undefined
+                nan = np.full(len(self.X), np.nan)
+                return dict(max=nan, mean=nan, rel=nan)
         norm = frobenius(self.A)
         rel = np.where(norm > 0, dist.max(1) / np.where(norm > 0, norm, 1), np.nan)
         return dict(max=dist.max(1), mean=dist.mean(1), rel=rel)

@@ -598,9 +598,13 @@ def _sanity_job(job: tuple, packed: dict, loader: Callable, idx, contrast, optio
     def explain_fn(n, X, c, contrast=contrast):
         return attribute(n, X, method, pts.window, c, contrast=contrast, **opts)[0]
 
-    A = explain_fn(net, pts.X, clean)
-    rows = cascading(net, pts.X, A, clean, explain_fn, seed=job_seed(task, depth, model_seed))
-    rows.append(class_sensitivity(net, pts.X, clean, lambda n, X, c: explain_fn(n, X, c, contrast=None)))
+    try:
+        A = explain_fn(net, pts.X, clean)
+        rows = cascading(net, pts.X, A, clean, explain_fn, seed=job_seed(task, depth, model_seed))
+        rows.append(class_sensitivity(net, pts.X, clean, lambda n, X, c: explain_fn(n, X, c, contrast=None)))
+    except FloatingPointError as err:  # relevance overflowed (diverging rules): the check is undefined
+        rows = [dict(check="overflow", randomised_layers=0, spearman_abs=np.nan, spearman_signed=np.nan,
+                     spearman_abs_support=np.nan, n=0, note=str(err)[:200])]
     return [dict(dataset=task, model=depth, seed=model_seed, method=method, **r) for r in rows]
 
 
