@@ -15,7 +15,7 @@ import pytest
 
 from spikeflux import pipeline
 
-UP = '''---
+FRONT = '''---
 jupytext:
   text_representation:
     extension: .md
@@ -25,19 +25,24 @@ kernelspec:
   language: python
   name: python3
 ---
+'''
 
-# Up
-
-{prose}
-
-```{{code-cell}} ipython3
+#: the parameters cell every notebook of the pipeline takes
+PARAMETERS = '''```{{code-cell}} ipython3
 :tags: [parameters]
 
 profile = "quick"
 seed = 0
 device = "cpu"
 ```
+'''
 
+UP = FRONT + '''
+# Up
+
+{prose}
+
+''' + PARAMETERS + '''
 ```{{code-cell}} ipython3
 import os
 from pathlib import Path
@@ -45,29 +50,12 @@ Path(os.environ["SPIKEFLUX_DERIVED_DIR"], "up.txt").write_text(str(seed + {offse
 ```
 '''
 
-DOWN = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+DOWN = FRONT + '''
 # Down
 
 {prose}
 
-```{{code-cell}} ipython3
-:tags: [parameters]
-
-profile = "quick"
-seed = 0
-device = "cpu"
-```
-
+''' + PARAMETERS + '''
 ```{{code-cell}} ipython3
 import os
 from pathlib import Path
