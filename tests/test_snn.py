@@ -196,3 +196,18 @@ def test_bad_input_shape():
     net = LIFNetwork([3, 2])
     with pytest.raises(ValueError, match="shape"):
         net(torch.zeros(5, 3))
+
+
+def test_decays_known_answer_and_shared_by_the_model():
+    """α = exp(-Δt/τ_syn), β = exp(-Δt/τ_mem): the one function the model and the chapters use."""
+    from spikeflux.snn import decays
+
+    alpha, beta = decays(1e-3, 4e-3, 2e-3)
+    assert alpha == math.exp(-0.25) and beta == math.exp(-0.5)
+    assert decays(1.0, 1 / math.log(2), 1 / math.log(4)) == pytest.approx((0.5, 0.25), rel=1e-15)
+    net = LIFNetwork([2, 2], dt=5e-4, tau_syn=1e-2, tau_mem=1e-3)
+    assert (net.alpha, net.beta) == decays(5e-4, 1e-2, 1e-3)
+    for bad in (dict(dt=0.0), dict(tau_syn=-1.0), dict(tau_mem=float("nan"))):
+        args = dict(dt=1e-3, tau_syn=1e-2, tau_mem=1e-2) | bad
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            decays(**args)

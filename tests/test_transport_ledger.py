@@ -292,3 +292,39 @@ def test_cuda_equals_cpu(net, x):
     assert gpu.attribution.is_cuda
     torch.testing.assert_close(gpu.attribution.cpu(), cpu.attribution, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(gpu.ledger.sinks["empty_side"].cpu(), cpu.ledger.sinks["empty_side"])
+
+
+def _hand_ledger(r_init, flux):
+    """A ledger holding only ``relevance_init`` and ``flux`` (every other field a placeholder)."""
+    from dataclasses import fields
+
+    from spikeflux.transport.ledger import Ledger
+
+    r_init, flux = torch.tensor(r_init, dtype=torch.float64), torch.tensor(flux, dtype=torch.float64)
+    values = {f.name: None for f in fields(Ledger)}
+    values.update(rule="lrp-0", params={}, threshold_policy="pass", init="logit", sinks={},
+                  sink_slices_by_cause={}, relevance_init=r_init, flux=flux)
+    return Ledger(**values)
+
+
+def test_reach_profile_known_answer():
+    """|Φ[t]| / |R_init| averaged over the targets with R_init != 0, lag 1 (column w-1) first."""
+    led = _hand_ledger([2.0, 0.0, -4.0], [[1.0, -1.0, 2.0], [9.0, 9.0, 9.0], [0.0, 2.0, -4.0]])
+    # target 0: |Φ|/2 = [.5, .5, 1]; target 2: |Φ|/4 = [0, .5, 1]; target 1 (R_init = 0) left out
+    np.testing.assert_allclose(led.reach_profile(), [1.0, 0.5, 0.25], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(led.reach_profile(torch.ones(3, 3, dtype=torch.float64)), [0.375] * 3, atol=1e-15)
+    single = _hand_ledger(-2.0, [0.5, -1.0])  # a squeezed ledger: 0-d R_init, (w,) flux
+    np.testing.assert_allclose(single.reach_profile(), [0.5, 0.25], atol=1e-15)
+
+
+def test_reach_profile_is_diagnostics_lag_profile(gen, net):
+    from spikeflux.transport import diagnostics as diag
+
+    x = (torch.rand(30, net.sizes[0], generator=gen) < 0.3).double()
+    led = explain(net, x, [20, 29], method="lrp-epsilon", window=12).ledger
+    prof = led.reach_profile()
+    assert prof.shape == (12,) and np.isfinite(prof).all() and (prof > 0).any()
+    np.testing.assert_array_equal(prof, diag.lag_profile(led.flux.abs(), led))
+    live = led.relevance_init != 0
+    manual = (led.flux[live].abs() / led.relevance_init[live].abs()[:, None]).mean(0).numpy()[::-1]
+    np.testing.assert_array_equal(prof, manual)  # the expression the chapters used, bit for bit

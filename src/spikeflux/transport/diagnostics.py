@@ -66,9 +66,9 @@ def signed_summary(led: Ledger) -> dict:
 
 
 def lag_profile(v: torch.Tensor, led: Ledger) -> np.ndarray:
-    """Mean over live targets of a per-slice ``(K, w)`` quantity relative to :math:`|R_\\text{init}|`, lag 1 first."""
-    live = _live(led)
-    return (v[live] / led.relevance_init[live].abs()[:, None]).mean(0).numpy()[::-1]
+    """Mean over live targets of a per-slice ``(K, w)`` quantity relative to :math:`|R_\\text{init}|`, lag 1 first
+    (:meth:`~spikeflux.transport.ledger.Ledger.reach_profile` of ``v``)."""
+    return led.reach_profile(v)
 
 
 def plot_channels(ax, led: Ledger, floor: float = 1e-300):

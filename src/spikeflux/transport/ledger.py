@@ -163,6 +163,15 @@ class Ledger:
         return torch.where(gross > 0, 1.0 - self.flux.abs().sum(-1) / gross.clamp(min=torch.finfo(gross.dtype).tiny),
                            0.0)
 
+    def reach_profile(self, quantity: Tensor | None = None):
+        r"""How far back relevance reaches: :math:`|\Phi[t]| / |R_\text{init}|` (or ``quantity``, a per-slice
+        ``(K, w)`` tensor such as ``mass``, over :math:`|R_\text{init}|`), mean over the targets with a non-zero
+        :math:`R_\text{init}`, by lag :math:`t^* - t`: a numpy array ``(w,)``, lag 1 (:math:`t = t^*`) first."""
+        r = self.relevance_init.reshape(-1)
+        v = (self.flux.abs() if quantity is None else quantity).reshape(r.shape[0], -1)
+        live = r != 0
+        return (v[live] / r[live].abs()[:, None]).mean(0).numpy()[::-1]
+
     @property
     def sink_total(self) -> Tensor:
         """All sinks, boundary included, ``(K,)``: :math:`R_\\text{init} = \\sum A + ` this (+ residual)."""
