@@ -460,3 +460,39 @@ def test_an_overflow_in_continuity_or_sanity_is_reported_not_raised(recency_net,
     case = M.Case(net=recency_net, X=X, A=np.ones((4, 2, 20)), clean=np.zeros(4, int), n_classes=2, window=20,
                   state=None, bias_channel=0, explain=explode, n_perturb=2)
     assert np.isnan(M.max_sensitivity(case)).all() and np.isnan(M.rel_max_sensitivity(case)).all()
+
+
+def test_silent_windows_known_answer():
+    """A step ends a silent window when no channel but the bias spiked in its last ``window`` steps."""
+    from spikeflux.evaluation.points import silent_windows
+
+    x = np.zeros((12, 3))
+    x[:, 0] = 1.0  # bias, always on
+    x[4, 2] = 1.0  # the one event
+    quiet = silent_windows(x, window=3, bias_channel=0)
+    assert quiet.tolist() == [True] * 4 + [False] * 3 + [True] * 5
+    # without a bias channel the bias spikes count as events: no window is silent
+    assert not silent_windows(x, window=3, bias_channel=None).any()
+
+
+def test_make_points_excludes_silent_windows_and_reports_the_share():
+    from spikeflux.evaluation.points import make_points, silent_windows
+
+    rng = np.random.default_rng(0)
+    T = 400
+    x = np.zeros((T, 3))
+    x[:, 0] = 1.0
+    y = np.repeat([0, 1], T // 2)
+    x[: T // 2, 1] = rng.random(T // 2) < 0.3  # class 0 is busy; class 1 mostly silent
+    x[300, 2] = 1.0
+    pts = make_points("t", {"s": (x, y)}, per_class=50, window=20, burn_in=5, seed=0, bias_channel=0,
+                      exclude_silent=True)
+    quiet = silent_windows(x, 20, 0)
+    assert not any(quiet[t] for _, t in pts.where)
+    assert (pts.X[:, -20:, 1:] != 0).any((1, 2)).all()
+    at1 = np.flatnonzero(y == 1)
+    assert pts.silent[1] == pytest.approx(quiet[at1].mean())
+    assert pts.silent[0] == pytest.approx(quiet[24:T // 2].mean())
+    assert (pts.y == 1).sum() == (~quiet[at1]).sum()  # fewer eligible steps than asked: all of them
+    kept = make_points("t", {"s": (x, y)}, per_class=50, window=20, burn_in=5, seed=0, bias_channel=0)
+    assert kept.silent == {} and any(quiet[t] for _, t in kept.where)

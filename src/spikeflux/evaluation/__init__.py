@@ -13,7 +13,8 @@ from .metrics import (METRICS, Case, MetricInfo, ba_weights, ess, frobenius, gin
                       register_metric, score, top_share)
 from .perturbation import (LEVELS, THRESHOLDS, budgets, cell_order, deletion_inputs, flippable, kept_inputs,
                            permuted_inputs, perturb_runs, predict_variants, segments)
-from .points import PointSet, excerpt_agreement, excerpts, make_points, predict_last, recut, select_points, window_state
+from .points import (PointSet, excerpt_agreement, excerpts, make_points, predict_last, recut, select_points,
+                     silent_windows, window_state)
 from .sanity import cascading, class_sensitivity, randomised, spearman
 from .stats import bootstrap_ci, hierarchical_ci, holm, kendall_w, paired
 from .suite import (AMPLIFICATION_BOUND, BASELINES, BIAS_CHANNEL, COMPLETENESS, DEFAULT_PER_CLASS, EMPTY_BOUND, N_CLASSES, RANKED,

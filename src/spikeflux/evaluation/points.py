@@ -22,21 +22,44 @@ from ..snn import LIFNetwork, SNNState
 
 
 def select_points(y: np.ndarray, per_class: int | None, history: int, seed: int = 0,
-                  classes: np.ndarray | None = None) -> np.ndarray:
+                  classes: np.ndarray | None = None, allowed: np.ndarray | None = None) -> np.ndarray:
     """A seeded, stratified choice of explained steps.
 
     ``per_class`` steps of every class present (all if fewer exist; ``None`` = 25), each
-    with at least ``history`` steps before it. Returned sorted.
+    with at least ``history`` steps before it and, if ``allowed`` (a boolean per step) is
+    given, only steps where it is true. Returned sorted.
     """
     per_class = 25 if per_class is None else per_class
     rng = np.random.default_rng(seed)
     eligible = np.arange(history, len(y))
+    if allowed is not None:
+        if len(allowed) != len(y):
+            raise ValueError(f"allowed has {len(allowed)} entries but y has {len(y)} steps")
+        eligible = eligible[np.asarray(allowed, dtype=bool)[eligible]]
     chosen = []
     for c in (np.unique(y) if classes is None else classes):
         pool = eligible[y[eligible] == c]
         if len(pool):
             chosen.append(rng.choice(pool, size=min(per_class, len(pool)), replace=False))
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=int)
+
+
+def silent_windows(x: np.ndarray, window: int, bias_channel: int | None) -> np.ndarray:
+    """``(T,)`` booleans: step ``t`` ends a *silent window*, one whose ``window`` steps
+    ``t - window + 1 .. t`` hold no spike outside ``bias_channel`` (steps with less history
+    count what they have).
+
+    In a silent window the input equals the bias-only reference of Integrated Gradients and
+    DeepLIFT, so their maps are zero by definition, and every other method can only put
+    relevance on the bias channel, which no perturbation touches: no method can rank the
+    window's cells.
+    """
+    events = np.asarray(x, dtype=float)
+    if bias_channel is not None:
+        events = np.delete(events, bias_channel, axis=1)
+    count = np.concatenate([[0.0], np.cumsum((events != 0).sum(1))])
+    t = np.arange(len(events))
+    return (count[t + 1] - count[np.maximum(t + 1 - window, 0)]) == 0
 
 
 def excerpts(x: np.ndarray, points: np.ndarray, length: int) -> np.ndarray:
@@ -82,7 +105,9 @@ class PointSet:
     ``X`` ``(P, burn_in + window, n_in)``: the excerpts ending at each point; ``y`` their labels;
     ``where`` their place in the test series (series name and step); ``masks``
     ``(P, n_in, window)`` the ground-truth evidence where it is known; ``bias_channel`` the
-    task's constant input channel (never flipped, permuted or perturbed), ``None`` if it has none.
+    task's constant input channel (never flipped, permuted or perturbed), ``None`` if it has none;
+    ``silent`` the share of eligible test steps per class whose window was silent
+    (:func:`silent_windows`) and therefore left out (empty unless ``make_points`` left them out).
     """
 
     task: str
@@ -94,6 +119,7 @@ class PointSet:
     masks: np.ndarray | None = None
     bias_channel: int | None = None
     digest: str = field(default="", compare=False)
+    silent: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if not self.digest:
@@ -108,40 +134,52 @@ class PointSet:
         """The points ``idx`` (indices into this set)."""
         idx = np.asarray(idx, dtype=int)
         return PointSet(self.task, self.X[idx], self.y[idx], [self.where[k] for k in idx], self.window,
-                        self.burn_in, None if self.masks is None else self.masks[idx], self.bias_channel)
+                        self.burn_in, None if self.masks is None else self.masks[idx], self.bias_channel,
+                        silent=self.silent)
 
     def packed(self) -> dict:
         """A compact copy for worker processes: binary excerpts as ``uint8`` (spikes are 0/1)."""
         binary = bool(np.isin(self.X, (0.0, 1.0)).all())
         return dict(task=self.task, X=self.X.astype(np.uint8) if binary else self.X, y=self.y, where=self.where,
                     window=self.window, burn_in=self.burn_in, masks=self.masks, bias_channel=self.bias_channel,
-                    digest=self.digest)
+                    digest=self.digest, silent=self.silent)
 
     @classmethod
     def unpack(cls, d: dict) -> "PointSet":
         """Inverse of :meth:`packed`."""
         return cls(d["task"], d["X"].astype(np.float64), d["y"], d["where"], d["window"], d["burn_in"], d["masks"],
-                   d["bias_channel"], d["digest"])
+                   d["bias_channel"], d["digest"], d.get("silent", {}))
 
 
 def make_points(task: str, series: dict, per_class: int | None, window: int, burn_in: int, seed: int = 0,
-                ground_truth: Callable | None = None, bias_channel: int | None = None) -> PointSet:
+                ground_truth: Callable | None = None, bias_channel: int | None = None,
+                exclude_silent: bool = False) -> PointSet:
     """Stratified, seeded points from each test series in ``series`` (name -> (x, y)).
 
     ``ground_truth(name, t, window) -> (n_in, window)`` gives a mask per point if known;
     ``bias_channel`` names the task's constant input channel (``None``: none).
+    ``exclude_silent``: draw only steps whose window holds a spike outside the bias channel
+    (:func:`silent_windows`); the share left out per class is kept in ``PointSet.silent``.
     """
     for name, value in (("window", window), ("burn_in", burn_in)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (1 if name == "window" else 0):
             raise ValueError(f"{name} must be a {'positive' if name == 'window' else 'non-negative'} int, got {value!r}")
     Xs, ys, where, masks = [], [], [], []
+    eligible, silent = {}, {}
     for k, (name, (x, y)) in enumerate(series.items()):
         if len(x) != len(y):
             raise ValueError(f"series {name!r}: x has {len(x)} steps but y has {len(y)}")
         if len(y) < burn_in + window:
             raise ValueError(f"series {name!r} has {len(y)} steps, fewer than burn_in + window = "
                              f"{burn_in} + {window} = {burn_in + window}: no point can be explained")
-        pts = select_points(y, per_class, history=burn_in + window - 1, seed=seed + k)
+        quiet = silent_windows(x, window, bias_channel) if exclude_silent else None
+        if quiet is not None:
+            for c in np.unique(y[burn_in + window - 1:]):
+                at = np.flatnonzero(y[burn_in + window - 1:] == c) + burn_in + window - 1
+                n, q = eligible.get(int(c), 0), silent.get(int(c), 0)
+                eligible[int(c)], silent[int(c)] = n + len(at), q + int(quiet[at].sum())
+        pts = select_points(y, per_class, history=burn_in + window - 1, seed=seed + k,
+                            allowed=None if quiet is None else ~quiet)
         Xs.append(excerpts(x, pts, burn_in + window))
         ys.append(y[pts])
         where += [(name, int(t)) for t in pts]
@@ -150,7 +188,8 @@ def make_points(task: str, series: dict, per_class: int | None, window: int, bur
     if not Xs:
         raise ValueError("series: give at least one test series (name -> (x, y))")
     return PointSet(task, np.concatenate(Xs).astype(np.float64), np.concatenate(ys), where, window, burn_in,
-                    np.stack(masks) if masks else None, bias_channel)
+                    np.stack(masks) if masks else None, bias_channel,
+                    silent={c: silent[c] / eligible[c] for c in sorted(eligible)})
 
 
 def excerpt_agreement(net: LIFNetwork, points: PointSet, series: dict, history: int = 5000) -> np.ndarray:

@@ -551,10 +551,10 @@ def suite(profile: str = "full", seed: int = 0) -> tuple[dict, list]:
 
     points = {
         "synthetic": make_points("synthetic", {"synthetic": syn_splits["test"]}, per_class("synthetic"), P["window"],
-                                 P["burn_in"], seed=seed, bias_channel=BIAS_CHANNEL["synthetic"],
+                                 P["burn_in"], seed=seed, bias_channel=BIAS_CHANNEL["synthetic"], exclude_silent=True,
                                  ground_truth=lambda _, t, w: syn_data.ground_truth(offset + t, w)),
         "adl": make_points("adl", adl["test_by_subject"], per_class("adl"), P["window"], P["burn_in"], seed=seed,
-                           bias_channel=BIAS_CHANNEL["adl"]),
+                           bias_channel=BIAS_CHANNEL["adl"], exclude_silent=True),
     }
     from ..profiles import model_seeds
 
