@@ -168,3 +168,16 @@ def test_fit_scores_only_the_explained_test_steps():
     expected = balanced_accuracy_ci(y[keep], m["pred"][keep], 3, seed=0)
     assert (m["balanced_accuracy"], m["ci_low"], m["ci_high"]) == expected
     assert len(m["pred"]) == len(y) and not keep.all()
+
+
+def test_delay_bins_known_edges():
+    from spikeflux.data.cue import delay_bins
+
+    # linspace(20, 201, 4) = 20, 80.33, 140.67, 201 -> rounded 20, 80, 141, 201
+    assert delay_bins((20, 200), 3) == {"20-79": (20, 80), "80-140": (80, 141), "141-200": (141, 201)}
+    bins = delay_bins((20, 200), 9)
+    assert list(bins.values())[0][0] == 20 and list(bins.values())[-1][1] == 201
+    assert all(a < b for a, b in bins.values())
+    assert all(b == a2 for (_, b), (a2, _) in zip(list(bins.values())[:-1], list(bins.values())[1:]))
+    with pytest.raises(ValueError, match="n_bins"):
+        delay_bins((20, 200), 0)

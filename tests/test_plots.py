@@ -165,3 +165,42 @@ def test_sanity_plot_draws_one_line_per_method():
     fig = plots.sanity_plot(pd.DataFrame(rows))
     assert len(fig.axes[0].lines) == 2 + 1  # two methods and the zero line
     assert fig.axes[0].get_title() == "a 2L"
+
+
+def test_cue_trial_plot_draws_spikes_labels_and_the_cue(_close):
+    from spikeflux.data.cue import generate
+
+    data = generate(n_steps=20_000, seed=3)
+    on = int(data.cue_onsets[3])
+    fig = plots.cue_trial_plot(data, np.arange(on - 150, on + 450), t_star=on + 180)
+    top, mid, bottom = fig.axes[:3]
+    assert len(top.collections) == len(data.inputs)  # one vlines collection per channel
+    assert "delay 180" in bottom.get_title()
+    gt = bottom.images[0].get_array()
+    assert int(np.asarray(gt).sum()) == data.burst  # the 8 cells of the deciding cue
+
+
+def test_delay_plot_puts_each_method_at_the_bin_midpoints(_close):
+    bins = {"20-79": (20, 80), "80-140": (80, 141)}
+    rows = [dict(model=d, method=m, subset=k, value=v, ci_low=v - 0.1, ci_high=v + 0.1)
+            for d in ("1L", "2L") for m, v in (("a", 0.5), ("b", 0.7)) for k in bins]
+    fig = plots.delay_plot(pd.DataFrame(rows), bins, ["1L", "2L"], ["a", "b"])
+    assert len(fig.axes) == 2
+    lines = [c for c in fig.axes[0].containers]
+    x = lines[0].lines[0].get_xdata()
+    np.testing.assert_allclose(x, [49.5 - 1.5, 110.0 - 1.5])  # midpoints (a + b - 1) / 2, method 0 shifted
+
+
+def test_variant_plots_build(_close):
+    prof = np.array([1.0, 1e-2, 1e-20])
+    fig = plots.reach_profiles_plot({"gate": prof, "path": prof * 2}, threshold=1e-3)
+    ax = fig.axes[0]
+    assert [ln.get_label() for ln in ax.get_lines()][:2] == ["gate", "path"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [1.0, 1e-2, 1e-17])  # floored
+    fig = plots.map_strip(np.array([[0.0, 1.0], [-2.0, 0.5]]), ["bias", "x1"])
+    assert fig.axes[0].images[0].get_clim() == (-2.0, 2.0)
+    fig = plots.map_strip(None, None, message="skipped")
+    assert fig.axes[0].texts[0].get_text() == "skipped"
+    maps = {(m, k): np.ones((2, 3, 5)) for m in ("plain", "ALIF") for k in ("LRP", "TSA")}
+    fig = plots.maps_by_model(maps, ["plain", "ALIF"], ["LRP", "TSA"], 1, shown=4, channels=["a", "b", "c"])
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["plain: LRP", "plain: TSA", "ALIF: LRP", "ALIF: TSA"]

@@ -456,3 +456,142 @@ def sanity_plot(cascading, value: str = "spearman_abs_support", ylabel: str = "S
     axes[0, 0].set_ylabel(ylabel)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right", fontsize=8, frameon=False)
     return fig
+
+
+# --- adl/beyond_lif/cue/shapley/anomaly chapters ---
+
+
+def cue_trial_plot(data, t, t_star: int):
+    """A stretch of the delayed-cue series (:mod:`spikeflux.data.cue`): input spikes over the steps
+    ``t`` (distractor channels in red), the label at the explained steps (blank elsewhere) and the
+    ground truth of the prediction at ``t_star`` (the cells of its deciding cue); returns the figure.
+
+    ``data``: a :class:`~spikeflux.data.cue.CueData`; ``t``: consecutive steps, ``(n,)``, with
+    ``t[0] <= t_star``.
+    """
+    import matplotlib.pyplot as plt
+
+    t = np.asarray(t)
+    n_in = len(data.inputs)
+    fig, axes = plt.subplots(3, 1, figsize=(9, 4.8), sharex=True, height_ratios=[3, 1, 3])
+    for i in range(n_in):
+        axes[0].vlines(t[data.x[t, i] > 0], i - 0.4, i + 0.4, lw=0.6, color="k" if i <= data.n_cues else "C3")
+    axes[0].set_yticks(range(n_in), data.inputs)
+    axes[0].invert_yaxis()
+    axes[0].set_title("input spikes (distractor channels in red)")
+    axes[1].step(t, np.where(data.weight[t] > 0, data.y[t], np.nan), where="post", color="C1")
+    axes[1].set_yticks(range(data.n_cues))
+    axes[1].set_ylabel("label")
+    gt = data.ground_truth(t_star, t_star - t[0] + 1)
+    axes[2].imshow(gt, aspect="auto", cmap="Greens", extent=(t[0], t_star, n_in - 0.5, -0.5), interpolation="nearest")
+    axes[2].axvline(t_star, color="k", ls=":")
+    axes[2].set_yticks(range(n_in), data.inputs)
+    axes[2].set_title(f"ground truth of the prediction at t* = {t_star} (delay {int(data.delay[t_star])})")
+    axes[2].set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def delay_plot(gt, bins: Mapping[str, tuple[int, int]], models: Sequence[str], methods: Sequence[str], *,
+               ylabel: str = "ground-truth AP"):
+    """A metric per delay bin, one panel per model, one line per method with its interval; returns the figure.
+
+    ``gt``: tidy rows (columns model, method, subset, value, ci_low, ci_high) whose ``subset`` is a
+    key of ``bins``; ``bins``: label -> the bin's delays ``[a, b)``, drawn at their midpoint
+    ``(a + b - 1) / 2``, the methods side by side 1.5 steps apart.
+    """
+    import matplotlib.pyplot as plt
+
+    labels = list(bins)
+    mid = np.array([(a + b - 1) / 2 for a, b in bins.values()])
+    fig, axes = plt.subplots(1, len(models), figsize=(9, 3.2), sharey=True, squeeze=False)
+    for ax, d in zip(axes[0], models):
+        for i, m in enumerate(methods):
+            s = gt[(gt.model == d) & (gt.method == m)].set_index("subset").reindex(labels)
+            ax.errorbar(mid + (i - len(methods) / 2) * 1.5, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value],
+                        marker="o", ms=3, lw=1, label=m)
+        ax.set_title(d)
+        ax.set_xlabel("delay t* - t_cue (steps)")
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def variant_budget_plot(budget, ledgers: Mapping):
+    r"""Left: the non-zero sinks per model as ``|sink| / R_init`` on a log axis (``budget``: rows of
+    :func:`spikeflux.variants.sink_budget` per model). Right: each ledger's reach profile
+    :math:`|\Phi[t]| / |R_\text{init}|` against the lag (:meth:`~spikeflux.transport.ledger.Ledger.reach_profile`,
+    floored at 1e-17); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), width_ratios=[3, 2])
+    sinks = budget.drop(columns=["absorbed", "through hidden spikes", "negative share of moved"]).abs()
+    sinks = sinks.loc[:, (sinks > 0).any()].clip(lower=1e-18)
+    sinks.plot.barh(ax=axes[0], width=0.8, logx=True, colormap="tab10")
+    axes[0].set_xlabel("|sink| / R_init (mean over explained steps)")
+    axes[0].legend(fontsize=7, loc="lower right")
+    axes[0].invert_yaxis()
+    _reach_profile_axes(axes[1], {name: led.reach_profile() for name, led in ledgers.items()}, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _reach_profile_axes(ax, profiles: Mapping[str, np.ndarray], *, threshold: float | None = None, fontsize: int = 8):
+    for label, prof in profiles.items():
+        ax.loglog(np.arange(1, len(prof) + 1), np.maximum(prof, 1e-17), label=label)
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls=":", lw=1)
+    ax.set_xlabel("lag t* - t")
+    ax.set_ylabel("|Φ[t]| / |R_init|")
+    ax.set_ylim(1e-17, 2)
+    ax.legend(fontsize=fontsize)
+
+
+def reach_profiles_plot(profiles: Mapping[str, np.ndarray], *, threshold: float | None = None, figsize=(6, 3.2)):
+    r"""Reach profiles :math:`|\Phi[t]| / |R_\text{init}|` ``(w,)`` (lag 1 first), one line per label, on log-log
+    axes (floored at 1e-17), with a dotted line at ``threshold``; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    _reach_profile_axes(ax, profiles, threshold=threshold)
+    fig.tight_layout()
+    return fig
+
+
+def maps_by_model(maps: Mapping[tuple[str, str], np.ndarray], models: Sequence[str], methods: Sequence[str],
+                  point: int, *, shown: int, channels: Sequence[str]):
+    """One row per model, one column per method: the last ``shown`` steps of map ``maps[(model, method)][point]``
+    (:func:`attribution_map`, each panel on its own scale); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(models), len(methods), figsize=(9, 1.1 * len(models) + 0.8), sharex=True,
+                             squeeze=False)
+    for i, name in enumerate(models):
+        for j, label in enumerate(methods):
+            attribution_map(axes[i, j], maps[(name, label)][point][:, -shown:], channels=channels)
+            axes[i, j].set_title(f"{name}: {label}", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("steps before $t^*$")
+    fig.tight_layout()
+    return fig
+
+
+def map_strip(A, channels: Sequence[str] | None, *, xlabel: str = "step relative to t*", message: str | None = None):
+    """A map ``(n_in, w)`` as one strip on a linear axis ending at step 0 (symmetric colour scale), or, with
+    ``message``, a blank panel that says it; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 1.8))
+    if message is not None:
+        ax.text(0.5, 0.5, message, ha="center", va="center")
+        ax.set_axis_off()
+    else:
+        A = np.asarray(A)
+        vmax = np.abs(A).max() or 1.0
+        ax.imshow(A, aspect="auto", cmap=ATTRIBUTION_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest",
+                  extent=(-A.shape[1] + 0.5, 0.5, len(A) - 0.5, -0.5))
+        ax.set_yticks(range(len(A)), channels, fontsize=7)
+        ax.set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig

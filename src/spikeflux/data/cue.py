@@ -224,3 +224,15 @@ def explained_points(points, n_cues: int):
     steps (with their masks).
     """
     return points.subset(np.flatnonzero(points.y != n_cues))
+
+
+def delay_bins(delay_range: tuple[int, int], n_bins: int) -> dict[str, tuple[int, int]]:
+    """``n_bins`` equal bins of the delays ``delay_range = (d_min, d_max)`` (both included), as
+    ``{"a-(b-1)": (a, b)}`` with the half-open ranges ``[a, b)``; the edges are
+    ``linspace(d_min, d_max + 1, n_bins + 1)`` rounded to whole steps.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
+    d_min, d_max = delay_range
+    edges = np.linspace(d_min, d_max + 1, n_bins + 1).round().astype(int)
+    return {f"{a}-{b - 1}": (int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])}
