@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from spikeflux.explain import METHODS, explain
-from spikeflux.explain import registry
+from spikeflux.explain import explanation
 from spikeflux.explain.gradients import carried_state, windows
 from spikeflux.explain.tsa import tsa_delay_map, tsa_map
 from spikeflux.snn import LIFNetwork
@@ -194,9 +194,9 @@ def test_chunked_batches_equal_one_chunk(X, method, monkeypatch):
                      reset="subtract", recurrent=True)
     opts = options_of(method)
     whole = explain(net, X, STEPS, method=method, window=WINDOW, **opts)
-    monkeypatch.setattr(registry, "RECORD_BYTES", 1)  # one sequence per forward pass
+    monkeypatch.setattr(explanation, "RECORD_BYTES", 1)  # one sequence per forward pass
     monkeypatch.setattr(engine, "SWEEP_BYTES", 1)  # one target per sweep
-    assert registry.rows_per_record(net, T) == 1 and engine.rows_per_sweep(net, T, shared=False) == 1
+    assert explanation.rows_per_record(net, T) == 1 and engine.rows_per_sweep(net, T, shared=False) == 1
     parts = explain(net, X, STEPS, method=method, window=WINDOW, **opts)
     rtol, atol = tolerance(method)
     assert torch.equal(parts.target, whole.target) and torch.equal(parts.t, whole.t)

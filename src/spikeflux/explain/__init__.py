@@ -13,22 +13,26 @@ Importing this package registers every method in :data:`METHODS`:
   ``kernel-shap``, ``occlusion``.
 """
 
-from .registry import METHODS, Attribution, Explanation, Request, explain, register_method
+from .registry import METHODS, register_method
+from .request import Attribution, Request
+from .explanation import Explanation, explain
 
-# Method modules register themselves on import.
-from . import lrp, tsa, gradients, deeplift, shapley, agnostic  # noqa: E402,F401
+# The method modules register their methods in METHODS as the package is imported.
+from . import lrp, tsa, gradients, deeplift, shapley, agnostic  # noqa: F401
 
 # ``Attribution`` (what a method function returns) stays importable for method authors; users get ``Explanation``.
 __all__ = ["METHODS", "Explanation", "Request", "explain", "register_method"]
 
 
 def _methods_help() -> str:
-    """The registered methods for ``help(explain)``: name, family, description; options in each function's docstring."""
-    lines = ["", "", "    Methods", "    -------", "    Every name in :data:`METHODS` (its options: ``help(METHODS[name].fn)``):", ""]
+    """The registered methods for ``help(explain)``: name, family, description and declared options."""
+    lines = ["", "", "    Methods", "    -------",
+             "    Every name in :data:`METHODS`, with its options and their defaults (more: ``help(METHODS[name].fn)``):", ""]
     for name in sorted(METHODS):
         m = METHODS[name]
         lines.append(f"    ``{name}`` ({m.family}; ``{m.fn.__module__}.{m.fn.__name__}``)")
         lines.append(f"        {m.description}")
+        lines.append(f"        Options: {m.signature()}")
     return "\n".join(lines) + "\n"
 
 

@@ -34,13 +34,17 @@ import torch
 from torch import Tensor
 
 from ..snn import LIFNetwork
-from .registry import Attribution, Request, register_method
+from .registry import register_method
+from .request import Attribution, Request
 from .gradients import _captum  # Captum imported on first use (not by ``import spikeflux.explain``)
-from .shapley import CoalitionGame, feature_map, options
+from .shapley import FEATURE_OPTIONS, CoalitionGame, feature_map
 
 #: Default sample counts: 25 feature orders (Captum's default), and KernelShap coalitions at about
 #: the same cost for 16 features (25 x 17 = 425 evaluations).
 DEFAULT_SAMPLES = {"shapley-sampling": 25, "kernel-shap": 425}
+
+#: The options of every method here besides ``n_samples`` (:data:`DEFAULT_SAMPLES`).
+OPTIONS = {**FEATURE_OPTIONS, "seed": 0, "perturbations_per_eval": None, "batch_rows": None}
 
 
 def _positive(name: str, value, allow_none: bool = False):
@@ -50,11 +54,7 @@ def _positive(name: str, value, allow_none: bool = False):
         raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
 
 
-def _run(method: str, net: LIFNetwork, x: Tensor, request: Request, given: dict) -> Attribution:
-    own = {"seed": 0, "perturbations_per_eval": None, "batch_rows": None}
-    if method in DEFAULT_SAMPLES:
-        own["n_samples"] = DEFAULT_SAMPLES[method]
-    opts = options(method, given, own)
+def _run(method: str, net: LIFNetwork, x: Tensor, request: Request, opts: dict) -> Attribution:
     if request.all_classes:
         raise ValueError(f"{method} does not support all_classes=True")
     if method in DEFAULT_SAMPLES:
@@ -100,21 +100,23 @@ def _run(method: str, net: LIFNetwork, x: Tensor, request: Request, given: dict)
 
 
 @register_method("shapley-sampling", family="perturbation",
-                 description="Shapley value sampling over input features (Captum ShapleyValueSampling)")
+                 description="Shapley value sampling over input features (Captum ShapleyValueSampling)",
+                 options={**OPTIONS, "n_samples": DEFAULT_SAMPLES["shapley-sampling"]})
 def shapley_sampling(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """Captum's ShapleyValueSampling over the feature map (module docstring); option ``n_samples`` (25)."""
     return _run("shapley-sampling", net, x, request, options)
 
 
 @register_method("kernel-shap", family="perturbation",
-                 description="Kernel SHAP over input features (Captum KernelShap)")
+                 description="Kernel SHAP over input features (Captum KernelShap)",
+                 options={**OPTIONS, "n_samples": DEFAULT_SAMPLES["kernel-shap"]})
 def kernel_shap(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """Captum's KernelShap over the feature map (module docstring); option ``n_samples`` (425)."""
     return _run("kernel-shap", net, x, request, options)
 
 
 @register_method("occlusion", family="perturbation",
-                 description="Occlusion of one input feature at a time (Captum FeatureAblation)")
+                 description="Occlusion of one input feature at a time (Captum FeatureAblation)", options=OPTIONS)
 def occlusion(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """Captum's FeatureAblation over the feature map: v(all) - v(all without i) (module docstring)."""
     return _run("occlusion", net, x, request, options)

@@ -24,7 +24,7 @@ from scipy import stats as _st
 from torch import Tensor
 
 from ..snn import LIFNetwork
-from .registry import explain
+from .explanation import explain
 
 
 def feature_sums(attribution: Tensor, ids: Tensor, n: int) -> Tensor:

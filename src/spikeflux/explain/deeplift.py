@@ -41,16 +41,14 @@ from torch import Tensor
 
 from ..snn import LIFNetwork
 from ..transport.difference import difference_transport
-from .registry import Attribution, Request, register_method
+from .registry import register_method
+from .request import Attribution, Request
 
 DEFAULTS = {"baseline": None, "bias_channel": 0, "node_residuals": False, "node_relevance": False}
 
 
-def _options(options: dict) -> dict:
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"deeplift: unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(DEFAULTS))}")
-    opts = {**DEFAULTS, **options}
+def _check(opts: dict) -> dict:
+    """The option values (their names were checked where the method registered, :data:`DEFAULTS`)."""
     for name in ("node_residuals", "node_relevance"):
         if not isinstance(opts[name], bool):
             raise ValueError(f"{name} must be True or False, got {opts[name]!r}")
@@ -93,12 +91,13 @@ def reference_inputs(x: Tensor, request: Request, ref_windows: Tensor) -> Tensor
 
 @register_method("deeplift", family="deeplift",
                  description="DeepLIFT as difference transport (rescale at spikes, Shapley split of the reset "
-                             "product) from the no-spike reference; ledger sums to f(x) - f(x_ref)")
+                             "product) from the no-spike reference; ledger sums to f(x) - f(x_ref)",
+                 options=DEFAULTS)
 def deeplift(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     r"""DeepLIFT of :math:`\sum_j w_j (U^L_j[t^*] - \bar U^L_j[t^*])` (module docstring)."""
     from .gradients import windows  # the (K, w, n_in) input windows of one sequence or a batch
 
-    opts = _options(options)
+    opts = _check(options)
     if request.all_classes:
         raise ValueError("deeplift does not support all_classes=True")
     ref_win = reference_windows(windows(x, request.t0, request.window), opts["baseline"], opts["bias_channel"])

@@ -49,7 +49,9 @@ import torch
 from torch import Tensor, nn
 from tqdm import TqdmWarning
 
-from .registry import Attribution, Request, register_method
+from ..chunking import map_chunks, rows_within
+from .registry import register_method
+from .request import Attribution, Request
 from ..snn import LIFNetwork, SNNOutput, SNNState
 
 
@@ -145,9 +147,7 @@ def windows(x: Tensor, t0: Tensor, window: int) -> Tensor:
 
 def rows_per_pass(net: LIFNetwork, window: int) -> int:
     """Windows per forward/backward pass that keep the autograd graph under :data:`GRAPH_BYTES`."""
-    itemsize = torch.empty((), dtype=net.dtype).element_size()
-    per_row = _SAVED_PER_NEURON_STEP * itemsize * window * sum(net.sizes[1:])
-    return max(1, GRAPH_BYTES // per_row)
+    return rows_within(GRAPH_BYTES, _SAVED_PER_NEURON_STEP * window * sum(net.sizes[1:]), net.dtype)
 
 
 def _check_positive_int(name: str, value, allow_none: bool = True):
@@ -155,15 +155,6 @@ def _check_positive_int(name: str, value, allow_none: bool = True):
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
-
-
-def _options(method: str, options: dict, defaults: dict) -> dict:
-    """``defaults`` updated by ``options``; an unknown name is a ``ValueError`` listing the known ones."""
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(sorted(defaults))}")
-    return {**defaults, **options}
 
 
 def _flat(state: SNNState, rows) -> tuple[Tensor, ...]:
@@ -191,18 +182,16 @@ def _explain(net: LIFNetwork, x: Tensor, request: Request, attribute, batch_size
     def args(rows):
         return (weights[rows], *_flat(state, rows))
 
-    maps = []
-    for lo in range(0, K, batch_size):
-        rows = slice(lo, lo + batch_size)
+    def maps(rows: slice) -> Tensor:
         inp = inputs[rows].clone().requires_grad_()  # Captum warns unless inputs require grad
         with torch.enable_grad():
             A = attribute(model, inp, torch.zeros(inp.shape[0], dtype=torch.long, device=inp.device), args(rows))
-        maps.append(A.detach())
-    A = torch.cat(maps).transpose(1, 2).contiguous()  # (K, n_in, window)
+        return A.detach()
+
+    A = map_chunks(maps, K, batch_size).transpose(1, 2).contiguous()  # (K, n_in, window)
     x_bar = torch.zeros_like(inputs) if baseline is None else baseline(inputs)
     with torch.no_grad():  # f(x) is the recorded readout (WindowLogits reproduces it to round-off)
-        f_0 = torch.cat([model(x_bar[lo:lo + batch_size], *args(slice(lo, lo + batch_size)))[:, 0]
-                         for lo in range(0, K, batch_size)])
+        f_0 = map_chunks(lambda rows: model(x_bar[rows], *args(rows))[:, 0], K, batch_size)
     f_in = request.explained
     gap = A.sum((1, 2)) - (f_in - f_0)
     info = {"completeness_gap": gap, "f_input": f_in, "f_baseline": f_0,
@@ -228,7 +217,9 @@ def keep_channel_baseline(channel: int | None):
 
 
 @register_method("integrated-gradients", family="gradient",
-                 description="Integrated gradients (Captum) from the zero-spike window, surrogate gradient")
+                 description="Integrated gradients (Captum) from the zero-spike window, surrogate gradient",
+                 options={"n_steps": 50, "rule": "gausslegendre", "internal_batch_size": None, "batch_size": None,
+                          "bias_channel": None})
 def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     r"""Integrated gradients :math:`(x - \bar x) \odot \int_0^1 \nabla f(\bar x + a (x - \bar x))\, da`.
 
@@ -251,9 +242,7 @@ def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options
     ``info["completeness_gap"]`` is :math:`\\sum A - (f(x) - f(\\bar x))` of the explained
     quantity (module docstring).
     """
-    opts = _options("integrated-gradients", options,
-                    {"n_steps": 50, "rule": "gausslegendre", "internal_batch_size": None, "batch_size": None,
-                     "bias_channel": None})
+    opts = options
     n_steps, rule, internal_batch_size = opts["n_steps"], opts["rule"], opts["internal_batch_size"]
     _check_positive_int("n_steps", n_steps, allow_none=False)
     _check_positive_int("internal_batch_size", internal_batch_size)
@@ -276,7 +265,7 @@ def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options
 
 
 @register_method("saliency", family="gradient",
-                 description="Saliency |grad f| (Captum), surrogate gradient")
+                 description="Saliency |grad f| (Captum), surrogate gradient", options={"abs": True, "batch_size": None})
 def saliency(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     r"""Saliency :math:`|\nabla f(x)|`; options ``abs`` (default True; False: the signed gradient), ``batch_size``.
 
@@ -284,7 +273,7 @@ def saliency(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribu
     uniformity only: a gradient is not a decomposition of :math:`f(x) - f(\bar x)`, so the
     gap says nothing about the method's quality.
     """
-    opts = _options("saliency", options, {"abs": True, "batch_size": None})
+    opts = options
     if not isinstance(opts["abs"], bool):
         raise ValueError(f"abs must be True or False, got {opts['abs']!r}")
 
@@ -297,15 +286,13 @@ def saliency(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribu
 
 
 @register_method("input-x-gradient", family="gradient",
-                 description="Input x gradient (Captum), surrogate gradient")
+                 description="Input x gradient (Captum), surrogate gradient", options={"batch_size": None})
 def input_x_gradient(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     r"""Input times gradient :math:`x \odot \nabla f(x)` (first-order Taylor term from the zero window).
 
     Option ``batch_size`` (explained steps per pass).
     """
-    opts = _options("input-x-gradient", options, {"batch_size": None})
-
     def attribute(model, inp, target, state):
         return _captum().InputXGradient(model).attribute(inp, target=target, additional_forward_args=state)
 
-    return _explain(net, x, request, attribute, opts["batch_size"])
+    return _explain(net, x, request, attribute, options["batch_size"])

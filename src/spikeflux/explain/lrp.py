@@ -1,4 +1,8 @@
-r"""Transport LRP behind :func:`~spikeflux.explain.explain`: ``lrp-0``, ``lrp-epsilon``, ``lrp-zplus``, ``lrp-alphabeta``.
+r"""Transport LRP behind :func:`~spikeflux.explain.explain`: ``lrp-<rule>`` for every rule of
+:data:`spikeflux.transport.rules.RULES` (``lrp-0``, ``lrp-epsilon``, ``lrp-zplus``, ``lrp-alphabeta``).
+
+A rule registered with :func:`spikeflux.transport.rules.register_rule` is the method
+``lrp-<name>`` at once, its parameters its own options besides the common ones (:data:`COMMON`).
 
 Each method runs :func:`spikeflux.transport.transport` on the recorded forward pass of the
 request (``spec/transport.md``): relevance :math:`R_\text{init}` starts at :math:`U^L_c[t^*]`
@@ -40,21 +44,21 @@ that overflows (``lrp-alphabeta`` with ``alpha`` :math:`a > 1` over long windows
 
 from __future__ import annotations
 
-from ..transport import AlphaBeta, Epsilon, ZPlus, transport
-from .registry import Attribution, register_method
+from ..transport import transport
+from ..transport.rules import RULES, RuleInfo
+from .registry import METHODS, register_method
+from .request import Attribution
 
+#: The options of every LRP method, with their defaults (module docstring).
 COMMON = {"threshold_policy": "pass", "init": "logit", "node_residuals": False, "node_relevance": False,
           "threshold_path": False}
 
-
-def _options(method: str, options: dict, own: dict) -> dict:
-    """``own`` and :data:`COMMON` defaults updated by ``options``; unknown names are a ``ValueError``."""
-    allowed = {**COMMON, **own}
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(sorted(allowed))}")
-    return {**allowed, **options}
+_COMMON_DOC = """
+    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
+    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
+    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
+    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
+"""
 
 
 def _run(net, x, request, rule, opts: dict) -> Attribution:
@@ -72,65 +76,28 @@ def _run(net, x, request, rule, opts: dict) -> Attribution:
     return Attribution(attribution, ledger.squeeze() if request.single else ledger, info)
 
 
-@register_method("lrp-0", family="lrp",
-                 description="LRP-0 transport: F = z_m / z_n · R_n (ε = 0; zero denominators booked as sinks)")
-def lrp_0(net, x, request, **options) -> Attribution:
-    """LRP-0 transport, :math:`F = z_m / z_n \\cdot R_n`; zero denominators are booked as sinks.
-
-    Own option: ``epsilon`` (must be 0; use ``lrp-epsilon`` otherwise).
-    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
-    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
-    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
-    """
-    opts = _options("lrp-0", options, {"epsilon": 0.0})
-    if float(opts["epsilon"]) != 0.0:
-        raise ValueError(f"epsilon: lrp-0 is ε = 0, got epsilon={opts['epsilon']} (use lrp-epsilon)")
-    return _run(net, x, request, Epsilon(0.0), opts)
+def method_name(rule: RuleInfo) -> str:
+    """``lrp-<rule>``: the explanation method of a rule."""
+    return f"lrp-{rule.name}"
 
 
-@register_method("lrp-epsilon", family="lrp",
-                 description="LRP-ε transport: F = z_m / (z_n + ε sign z_n) · R_n, stabiliser booked as a sink")
-def lrp_epsilon(net, x, request, **options) -> Attribution:
-    """LRP-ε transport, :math:`F = z_m / (z_n + \\varepsilon\\, \\mathrm{sign}\\, z_n) \\cdot R_n`.
+def _register(rule: RuleInfo) -> None:
+    """Register ``lrp-<rule>``: transport with ``rule.make(**own options)`` (a follower of :data:`RULES`)."""
 
-    The stabiliser is booked as a sink.
+    def method(net, x, request, **options) -> Attribution:
+        made = rule.make(**{k: options[k] for k in rule.options})
+        return _run(net, x, request, made, options)
 
-    Own option: ``epsilon`` (float, default 1e-6).
-    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
-    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
-    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
-    """
-    opts = _options("lrp-epsilon", options, {"epsilon": 1e-6})
-    return _run(net, x, request, Epsilon(opts["epsilon"]), opts)
-
-
-@register_method("lrp-zplus", family="lrp",
-                 description="LRP-z⁺ transport: only positive contributions carry relevance")
-def lrp_zplus(net, x, request, **options) -> Attribution:
-    """LRP-z⁺ transport: only positive contributions :math:`z_m > 0` carry relevance.
-
-    No own options.
-    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
-    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
-    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
-    """
-    return _run(net, x, request, ZPlus(), _options("lrp-zplus", options, {}))
+    own = ", ".join(f"``{k}`` (default {v!r})" for k, v in rule.options.items()) or "none"
+    method.__name__ = method.__qualname__ = "lrp_" + rule.name.replace("-", "_")
+    method.__module__ = __name__
+    method.__doc__ = (f"{rule.description} (:data:`spikeflux.transport.rules.RULES` ``[{rule.name!r}]``: "
+                      f"``{getattr(rule.make, '__module__', '?')}.{rule.make.__qualname__}``).\n\n"
+                      f"    Own options: {own}.\n{_COMMON_DOC}")
+    register_method(method_name(rule), family="lrp", description=rule.description,
+                    options={**COMMON, **rule.options})(method)
 
 
-@register_method("lrp-alphabeta", family="lrp",
-                 description="LRP-αβ transport (alpha - beta = 1): positive and negative contributions normalised apart")
-def lrp_alphabeta(net, x, request, **options) -> Attribution:
-    """LRP-αβ transport: positive and negative contributions normalised apart, :math:`a - b = 1`.
+RULES.follow(_register, lambda rule: METHODS.remove(method_name(rule)))
 
-    Own options: ``alpha`` (default 2), ``beta`` (default 1), ``empty_side`` (default "skip";
-    see :class:`~spikeflux.transport.AlphaBeta`).
-    Common options (every LRP method; module docstring, ``help(spikeflux.explain.lrp)``):
-    ``threshold_policy`` ("pass" | "excess", default "pass"), ``init`` ("logit" | "probability" |
-    "one", default "logit"), ``node_residuals`` (bool, default False), ``node_relevance``
-    (bool, default False), ``threshold_path`` (bool, default False; ALIF only).
-    """
-    opts = _options("lrp-alphabeta", options, {"alpha": 2.0, "beta": 1.0, "empty_side": "skip"})
-    return _run(net, x, request, AlphaBeta(opts["alpha"], opts["beta"], opts["empty_side"]), opts)
+lrp_0, lrp_epsilon, lrp_zplus, lrp_alphabeta = (METHODS[f"lrp-{r}"].fn for r in ("0", "epsilon", "zplus", "alphabeta"))

@@ -45,7 +45,9 @@ import torch
 from torch import Tensor
 
 from ..snn import LIFNetwork, SNNState
-from .registry import Attribution, Request, register_method
+from ..chunking import map_chunks, rows_within
+from .registry import register_method
+from .request import Attribution, Request
 
 #: Most features ``shapley-exact`` enumerates (2^20 forward passes per target).
 MAX_EXACT = 20
@@ -111,15 +113,6 @@ def feature_map(request: Request, n_in: int, opts: dict) -> tuple[Tensor, int]:
     return check_features(opts["features"], n_in, request.window)
 
 
-def options(method: str, given: dict, own: dict) -> dict:
-    """Defaults (:data:`FEATURE_OPTIONS` and ``own``) updated by ``given``; unknown names are a ``ValueError``."""
-    allowed = {**FEATURE_OPTIONS, **own}
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(allowed))}")
-    return {**allowed, **given}
-
-
 class CoalitionGame:
     r"""The value function :math:`v(C)` of every target of a request (module docstring).
 
@@ -145,9 +138,8 @@ class CoalitionGame:
         part = self.ids[:, self.first:]
         self.fixed = (part < 0).to(x.dtype)  # (n_in, steps): never removed
         self.onehot = torch.nn.functional.one_hot(part.clamp(min=0), n).to(x.dtype) * (1 - self.fixed)[..., None]
-        itemsize = torch.empty((), dtype=net.dtype).element_size()
-        per_row = itemsize * self.steps * (2 * net.sizes[0] + sum(net.sizes[1:]))
-        self.batch_rows = batch_rows or max(1, PASS_BYTES // per_row)
+        self.batch_rows = batch_rows or rows_within(PASS_BYTES, self.steps * (2 * net.sizes[0] + sum(net.sizes[1:])),
+                                                    net.dtype)
         self.evaluations = 0
 
     def keep(self, z: Tensor) -> Tensor:
@@ -157,15 +149,15 @@ class CoalitionGame:
 
     @torch.no_grad()
     def values(self, z: Tensor, rows: Tensor) -> Tensor:
-        out = []
-        for lo in range(0, len(rows), self.batch_rows):
-            zz, rr = z[lo:lo + self.batch_rows], rows[lo:lo + self.batch_rows]
-            x = self.inputs[rr] * self.keep(zz)
+        def value(chunk: slice) -> Tensor:
+            rr = rows[chunk]
+            x = self.inputs[rr] * self.keep(z[chunk])
             state = SNNState(*([s[rr] for s in ss] for ss in (self.state.I, self.state.U, self.state.b)))
             U = self.net(x, state=state).output[:, -1]  # U^L[t*], (m, n_out)
-            out.append((U * self.weights[rr]).sum(-1))
+            return (U * self.weights[rr]).sum(-1)
+
         self.evaluations += len(rows)
-        return torch.cat(out) if out else z.new_zeros(0)
+        return map_chunks(value, len(rows), self.batch_rows, lambda out: torch.cat(out) if out else z.new_zeros(0))
 
     @torch.no_grad()
     def all_values(self) -> Tensor:
@@ -229,10 +221,10 @@ def shapley_from_values(v: Tensor, n: int) -> Tensor:
 
 
 @register_method("shapley-exact", family="perturbation",
-                 description="Exact Shapley values of input features (all 2^n coalitions, removed cells set to 0)")
-def shapley_exact(net: LIFNetwork, x: Tensor, request: Request, **given) -> Attribution:
+                 description="Exact Shapley values of input features (all 2^n coalitions, removed cells set to 0)",
+                 options={**FEATURE_OPTIONS, "batch_rows": None})
+def shapley_exact(net: LIFNetwork, x: Tensor, request: Request, **opts) -> Attribution:
     r"""Exact Shapley values of the features of ``features`` (module docstring)."""
-    opts = options("shapley-exact", given, {"batch_rows": None})
     if request.all_classes:
         raise ValueError("shapley-exact does not support all_classes=True")
     ids, n = feature_map(request, net.sizes[0], opts)

@@ -66,7 +66,9 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from .registry import Attribution, Request, register_method
+from ..chunking import map_chunks, rows_within
+from .registry import register_method
+from .request import Attribution, Request
 from ..snn import LIFNetwork
 
 VARIANTS = ("s", "ns")
@@ -110,14 +112,15 @@ def spike_chain(spikes: Sequence[Tensor], weights: Sequence[Tensor], variant: st
     if len(spikes) != len(weights):
         raise ValueError(f"need one spike tensor per weight matrix (layers 0..L-1): "
                          f"got {len(spikes)} spike tensors for {len(weights)} weight matrices")
-    out = []
-    for lo in range(0, spikes[0].shape[0], chunk):
-        signs = [spike_sign(s[lo:lo + chunk], variant) for s in spikes]
+
+    def chain(rows: slice) -> Tensor:
+        signs = [spike_sign(s[rows], variant) for s in spikes]
         M = weights[-1].T  # W_L^T, (n_{L-1}, n_out): the chain is built right to left
         for l in range(len(weights) - 1, 0, -1):
             M = weights[l - 1].T @ (signs[l][..., :, None] * M)  # W_l^T diag(s^l(t)) ..., (t, n_{l-1}, n_out)
-        out.append(signs[0][..., :, None] * M)  # diag(s^0(t)) W_1^T ...
-    return torch.cat(out)
+        return signs[0][..., :, None] * M  # diag(s^0(t)) W_1^T ...
+
+    return map_chunks(chain, spikes[0].shape[0], chunk)
 
 
 def decay(beta: float, window: int, n_layers: int, dtype=None, device=None) -> Tensor:
@@ -246,10 +249,10 @@ def row_maps(spikes: Sequence[Tensor], weights: Sequence[Tensor], variant: str, 
     B, T = spikes[0].shape[:2]
     cols = torch.arange(window, device=steps.device)
     c = None if target is None else torch.as_tensor(target, dtype=torch.long, device=steps.device).reshape(-1)
-    per, out = max(1, chunk // window), []  # sequences per chunk
-    for lo in range(0, B, per):
-        t_star = steps[lo:lo + per]
-        b = torch.arange(lo, lo + len(t_star), device=steps.device)[:, None]  # (b, 1) rows
+
+    def maps(rows: slice) -> Tensor:
+        t_star = steps[rows]
+        b = torch.arange(rows.start, rows.start + len(t_star), device=steps.device)[:, None]  # (b, 1) rows
         signs = []
         for S, shift in zip(spikes, shifts):
             idx = t_star[:, None] - window + 1 + shift + cols  # (b, w) steps read
@@ -261,8 +264,9 @@ def row_maps(spikes: Sequence[Tensor], weights: Sequence[Tensor], variant: str, 
         A = (signs[0] * V).permute(0, 2, 3, 1)  # (b, k, n_in, w)
         p = P[b[:, 0]] if c is None else P[b[:, 0]].gather(1, c[b[:, 0], None])  # (b, k)
         A = A * (p[:, :, None] * d)[:, :, None, :]  # d(t) P(t*)
-        out.append(A[:, 0] if c is not None else A)
-    return torch.cat(out)
+        return A[:, 0] if c is not None else A
+
+    return map_chunks(maps, B, rows_within(chunk, window))  # chunk // window sequences at a time
 
 
 def _windowed(C: Tensor, lo: int, steps: Tensor, window: int, d: Tensor, P: Tensor, target) -> Tensor:
@@ -362,13 +366,6 @@ def _inputs(net: LIFNetwork, request: Request):
     return spikes, weights, P
 
 
-def _no_options(method: str, options: dict, known: tuple = ()):
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ValueError(f"{method}: unknown option(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(known) if known else 'none'}")
-
-
 def _attribution(A: Tensor, P: Tensor, variant: str) -> Attribution:
     explained = "published TSA definition: the softmax probability P_c(t*) scales the map (a contrast is not used)"
     return Attribution(A, info={"variant": variant, "probabilities": P, "ignores": IGNORES, "explained": explained})
@@ -387,7 +384,6 @@ def _tsa(net: LIFNetwork, request: Request, variant: str, sam: bool = False) -> 
                  description="Temporal Spike Attribution, spikes only (Nguyen et al. 2023)")
 def tsa_s(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """TSA-S: only spikes contribute (:func:`tsa_map` with ``variant="s"``). No options."""
-    _no_options("tsa-s", options)
     return _tsa(net, request, "s")
 
 
@@ -395,7 +391,6 @@ def tsa_s(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attributio
                  description="Temporal Spike Attribution with non-spikes as -beta^(t_c-t)/n_l (Nguyen et al. 2023)")
 def tsa_ns(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """TSA-NS: silent neurons contribute :math:`-\\beta^{t_c-t}/n_l` (:func:`tsa_map`, ``variant="ns"``). No options."""
-    _no_options("tsa-ns", options)
     return _tsa(net, request, "ns")
 
 
@@ -403,17 +398,15 @@ def tsa_ns(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attributi
                  description="SAM baseline as used by TSA: TSA-S with all weights set to one")
 def sam(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """SAM as TSA's baseline (:func:`sam_map`); not Kim & Panda's hidden-layer map. No options."""
-    _no_options("sam", options)
     return _tsa(net, request, "s", sam=True)
 
 
 @register_method("tsa-delay", family="tsa", all_classes=True,
                  description="Delay-aware TSA variant (not the published method): fastest spike path, "
-                             "one step per layer, PSP kernel (alpha, beta) once")
+                             "one step per layer, PSP kernel (alpha, beta) once", options={"variant": "s"})
 def tsa_delay(net: LIFNetwork, x: Tensor, request: Request, **options) -> Attribution:
     """:func:`tsa_delay_map`. Option ``variant``: ``"s"`` (default) or ``"ns"``, as in TSA."""
-    _no_options("tsa-delay", options, ("variant",))
-    variant = options.get("variant", "s")
+    variant = options["variant"]
     spikes, weights, P = _inputs(net, request)
     with torch.no_grad():
         A = tsa_delay_map(spikes, weights, net.alpha, net.beta, P, variant, t=request.t, window=request.window,

@@ -77,7 +77,7 @@ from torch import Tensor
 
 from ..snn import LIFNetwork, Record
 from . import ledger as _ledger
-from .engine import Book, LayerFlux, _absorb, _finish, _injections, local_residuals, push, rows_per_sweep, sweep
+from .engine import Book, LayerFlux, _finish, _injections, in_sweeps, record_rows, sweep_layers
 from .graph import LayerGraph, MatrixEdges, previous, time_major
 from .rules import Epsilon, NodeFlux
 
@@ -271,17 +271,12 @@ def difference_transport(
     if target.numel() != K:
         raise ValueError(f"target: need one class per step, got {target.numel()} for {K} steps")
     options = dict(node_residuals=node_residuals, node_relevance=node_relevance)
-    chunk = rows_per_sweep(net, max(steps) + 1 - min(starts), shared=False)
-    if chunk >= K:
-        return _difference(net, record, record_ref, steps, window, readout, target, **options)
-    rows_of = lambda rec, rows: Record(*([v[rows] for v in vs] for vs in  # noqa: E731
-                                         (rec.spikes, rec.syn, rec.mem, rec.theta)))
-    parts = []
-    for lo in range(0, K, chunk):
-        rows = slice(lo, lo + chunk)
-        parts.append(_difference(net, record if B == 1 else rows_of(record, rows), rows_of(record_ref, rows),
-                                 steps[rows], window, readout[rows], target[rows], **options))
-    return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
+
+    def sweep_rows(rows: slice):
+        return _difference(net, record if B == 1 else record_rows(record, rows), record_rows(record_ref, rows),
+                           steps[rows], window, readout[rows], target[rows], **options)
+
+    return in_sweeps(sweep_rows, K, max(steps) + 1 - min(starts), net, shared=False)
 
 
 def _difference(net, record, record_ref, steps, window, readout, target, node_residuals, node_relevance):
@@ -298,21 +293,8 @@ def _difference(net, record, record_ref, steps, window, readout, target, node_re
     r_init = start_nodes.sum(-1)
     inject, cut = _injections(steps, starts, start, start_nodes)
     book = Book(stop - start, K, x)
-    up, residuals, relevance = None, {}, {}
-    for l in range(net.n_layers - 1, -1, -1):
-        graph = graphs[l]
-        flux = difference_flux(graph, extras[l], rule)
-        R = sweep(graph, flux, up, inject if l == net.n_layers - 1 else {}, cut, K)
-        book.layer(R, flux)
-        if node_residuals:
-            residuals.update({f"{k}{l + 1}": v for k, v in local_residuals(R, flux, graph).items()})
-        if node_relevance:
-            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S)) if v is not None})
-        if l > 0:
-            up = push(R.I, flux.I, graph.source, graph.weight)
-        else:
-            channels = _absorb(R.I, flux.I, graph.source, graph.weight)
-        del R
+    channels, residuals, relevance = sweep_layers(net, graphs, lambda l, graph: difference_flux(graph, extras[l], rule),
+                                                  inject, cut, K, book, node_residuals, node_relevance)
     policy = Rescale(None, None)
     attribution, ledger = _finish(book, channels, residuals, rule, policy, "difference", r_init, steps, starts,
                                   start, window, target, relevance, start_nodes)

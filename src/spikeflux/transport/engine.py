@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..chunking import map_chunks, rows_within
 from ..snn import LIFNetwork, Record
 from . import ledger as _ledger
 from .graph import LayerGraph, decompose, split
@@ -327,11 +328,55 @@ _GRAPH_PER_NEURON_STEP, _RELEVANCE_PER_NEURON_STEP = 12, 8
 
 def rows_per_sweep(net: LIFNetwork, span: int, shared: bool) -> int:
     """Targets per sweep that keep its memory under :data:`SWEEP_BYTES` (``shared``: one graph for all)."""
-    itemsize = torch.empty((), dtype=net.dtype).element_size()
     per_neuron = _RELEVANCE_PER_NEURON_STEP * max(net.sizes)
     if not shared:
         per_neuron += _GRAPH_PER_NEURON_STEP * sum(net.sizes)
-    return max(1, SWEEP_BYTES // (itemsize * span * per_neuron))
+    return rows_within(SWEEP_BYTES, span * per_neuron, net.dtype)
+
+
+def record_rows(record: Record, rows: slice) -> Record:
+    """The rows ``rows`` of a recorded batch (every recorded quantity of every layer)."""
+    return Record(*([v[rows] for v in vs] for vs in (record.spikes, record.syn, record.mem, record.theta)))
+
+
+def in_sweeps(sweep_rows, K: int, span: int, net: LIFNetwork, shared: bool):
+    """``sweep_rows(rows) -> (attribution, ledger)`` over chunks of the ``K`` targets that fit :data:`SWEEP_BYTES`
+    (:func:`rows_per_sweep`), joined into one map and one ledger (one chunk: its result as it is)."""
+
+    def join(parts):
+        if len(parts) == 1:
+            return parts[0]
+        return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
+
+    return map_chunks(sweep_rows, K, rows_per_sweep(net, span, shared), join)
+
+
+def sweep_layers(net: LIFNetwork, graphs: list, flux_of, inject: dict, cut: dict, K: int, book: "Book",
+                 node_residuals: bool, node_relevance: bool) -> tuple[tuple[Tensor, Tensor], dict, dict]:
+    """The backward sweep of every layer, last to first, booked in ``book``: relevance enters the output
+    layer by ``inject``, goes down the synapses (:func:`push`) and is absorbed by the inputs (:func:`_absorb`).
+
+    ``flux_of(l, graph)`` gives the :class:`LayerFlux` of layer ``l`` (a transport rule's, or DeepLIFT's).
+    Returns the input channels ``(pos, neg)`` (``(Ts, K, n_in)`` each), the node residuals and the node
+    relevance (``{"U1": ..., ...}``, empty unless asked for).
+    """
+    up, residuals, relevance = None, {}, {}
+    for l in range(net.n_layers - 1, -1, -1):
+        graph = graphs[l]
+        flux = flux_of(l, graph)
+        R = sweep(graph, flux, up, inject if l == net.n_layers - 1 else {}, cut, K)
+        book.layer(R, flux)
+        if node_residuals:
+            residuals.update({f"{k}{l + 1}": v for k, v in local_residuals(R, flux, graph).items()})
+        if node_relevance:
+            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S), ("B", R.B))
+                              if v is not None})
+        if l > 0:
+            up = push(R.I, flux.I, graph.source, graph.weight)
+        else:
+            channels = _absorb(R.I, flux.I, graph.source, graph.weight)
+        del R
+    return channels, residuals, relevance
 
 
 @torch.no_grad()
@@ -433,17 +478,13 @@ def transport(
         raise ValueError(f"threshold_path must be True or False, got {threshold_path!r}")
     options = dict(rule=rule, policy=policy, init=init, node_residuals=node_residuals, node_relevance=node_relevance,
                    threshold_path=threshold_path)
-    chunk = rows_per_sweep(net, max(steps) + 1 - min(starts), shared=B == 1)
-    if chunk >= K:
-        return _transport(net, record, steps, target, window, readout=readout, **options)
-    parts = []
-    for lo in range(0, K, chunk):
-        rows = slice(lo, lo + chunk)
-        part = record if B == 1 else Record(*([v[rows] for v in vs] for vs in
-                                              (record.spikes, record.syn, record.mem, record.theta)))
-        parts.append(_transport(net, part, steps[rows], target[rows], window,
-                                readout=None if readout is None else readout[rows], **options))
-    return torch.cat([a for a, _ in parts]), _ledger.concat([led for _, led in parts])
+
+    def sweep_rows(rows: slice):
+        part = record if B == 1 else record_rows(record, rows)
+        return _transport(net, part, steps[rows], target[rows], window,
+                          readout=None if readout is None else readout[rows], **options)
+
+    return in_sweeps(sweep_rows, K, max(steps) + 1 - min(starts), net, shared=B == 1)
 
 
 def _transport(net, record, steps, target, window, rule, policy, init, node_residuals, node_relevance, readout=None,
@@ -460,22 +501,8 @@ def _transport(net, record, steps, target, window, rule, policy, init, node_resi
     inject, cut = _injections(steps, starts, start, start_nodes)
 
     book = Book(stop - start, K, x)
-    up, residuals, relevance = None, {}, {}
-    for l in range(net.n_layers - 1, -1, -1):
-        graph = graphs[l]
-        flux = layer_flux(graph, rule, policy)
-        R = sweep(graph, flux, up, inject if l == net.n_layers - 1 else {}, cut, K)
-        book.layer(R, flux)
-        if node_residuals:
-            residuals.update({f"{k}{l + 1}": v for k, v in local_residuals(R, flux, graph).items()})
-        if node_relevance:
-            relevance.update({f"{k}{l + 1}": v for k, v in (("U", R.U), ("I", R.I), ("S", R.S), ("B", R.B))
-                              if v is not None})
-        if l > 0:
-            up = push(R.I, flux.I, graph.source, graph.weight)
-        else:
-            channels = _absorb(R.I, flux.I, graph.source, graph.weight)
-        del R
+    channels, residuals, relevance = sweep_layers(net, graphs, lambda l, graph: layer_flux(graph, rule, policy), inject,
+                                                  cut, K, book, node_residuals, node_relevance)
     attribution, ledger = _finish(book, channels, residuals, rule, policy, init, r_init, steps, starts, start,
                                   window, target, relevance, start_nodes)
     if not bool(torch.isfinite(ledger.relevance_mass).all()):  # Σ|R_n| is finite iff every R_n is

@@ -23,16 +23,18 @@ Bach et al. (2015), PLoS ONE 10(7): e0130140; Montavon et al. (2019), in *Explai
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import Tensor
 
+from ..registry import Registry
 from .graph import MatrixEdges, LayerGraph
 
 SINK_CAUSES = ("stabilizer", "zero_denominator", "threshold", "boundary", "empty_side")
-RULES = ("epsilon", "zplus", "alphabeta")
 EMPTY_SIDES = ("skip", "fallback")
 POLICIES = ("pass", "excess")
 
@@ -74,6 +76,36 @@ class NodeFlux:
         return self.kpos * pos + (self.kneg * neg if self.kneg is not None else 0)
 
 
+@dataclass(frozen=True)
+class RuleInfo:
+    """A registered rule: ``make(**options)`` builds it; ``options`` are its parameters with their defaults."""
+
+    name: str
+    make: Callable[..., "Rule"]
+    description: str
+    options: dict
+
+
+#: The LRP rules by name, filled by :func:`register_rule`; explanation method ``lrp-<name>`` follows each.
+RULES: Registry = Registry("LRP rule")
+
+
+def register_rule(name: str, *, description: str):
+    """Decorator: register a :class:`Rule` class (or a function returning a rule) under ``name`` in :data:`RULES`.
+
+    Its keyword parameters with their defaults are the rule's options (those of ``lrp-<name>``);
+    ``description`` is the one line the methods listing shows.
+    """
+
+    def wrap(make):
+        params = inspect.signature(make).parameters.values()
+        options = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        RULES.add(name, RuleInfo(name, make, description, options))
+        return make
+
+    return wrap
+
+
 class Rule:
     """A redistribution rule: :meth:`node` turns in-edge contributions into :class:`NodeFlux`."""
 
@@ -88,6 +120,7 @@ class Rule:
         raise NotImplementedError
 
 
+@register_rule("epsilon", description="LRP-ε transport: F = z_m / (z_n + ε sign z_n) · R_n, stabiliser booked as a sink")
 class Epsilon(Rule):
     r"""LRP-ε (LRP-0 for ``epsilon=0``).
 
@@ -130,6 +163,8 @@ class Epsilon(Rule):
         return NodeFlux([zm * inv for zm in edges], k, k, sinks, zero if has_zero else None)
 
 
+@register_rule("alphabeta", description="LRP-αβ transport (alpha - beta = 1): positive and negative contributions "
+                                        "normalised apart")
 class AlphaBeta(Rule):
     r"""LRP-αβ with parameters :math:`a - b = 1` (``alpha``, ``beta``); z⁺ is :math:`a = 1, b = 0`.
 
@@ -193,6 +228,7 @@ class AlphaBeta(Rule):
                         kneg if matrix is not None else None, {"empty_side": empty})
 
 
+@register_rule("zplus", description="LRP-z⁺ transport: only positive contributions carry relevance")
 class ZPlus(AlphaBeta):
     r"""LRP-z⁺: :math:`F = z_m^+ / \sum_k z_k^+ \cdot R_n` (αβ with :math:`\alpha=1, \beta=0`)."""
 
@@ -204,6 +240,14 @@ class ZPlus(AlphaBeta):
     @property
     def params(self) -> dict:
         return {}
+
+
+@register_rule("0", description="LRP-0 transport: F = z_m / z_n · R_n (ε = 0; zero denominators booked as sinks)")
+def epsilon_zero(epsilon: float = 0.0) -> Epsilon:
+    """LRP-0: :class:`Epsilon` with :math:`\\varepsilon = 0` (``epsilon`` is accepted only as 0)."""
+    if float(epsilon) != 0.0:
+        raise ValueError(f"epsilon: lrp-0 is ε = 0, got epsilon={epsilon} (use lrp-epsilon)")
+    return Epsilon(0.0)
 
 
 # ---------------------------------------------------------------------- threshold nodes
@@ -274,16 +318,16 @@ def threshold_path(rule: Rule, policy, graph: LayerGraph) -> NodeFlux:
 
 
 def get_rule(rule: str | Rule, **params) -> Rule:
-    """A :class:`Rule` by name (``"epsilon"``, ``"0"``, ``"zplus"``, ``"alphabeta"``) or as given."""
+    """A :class:`Rule` by its name in :data:`RULES` (``"epsilon"``, ``"0"``, ``"zplus"``, ``"alphabeta"``) or as given.
+
+    ``params``: the rule's options (:attr:`RuleInfo.options`); those it does not take are ignored.
+    """
     if isinstance(rule, Rule):
         return rule
-    if rule in ("epsilon", "0"):
-        return Epsilon(0.0 if rule == "0" else params.get("epsilon", 1e-6))
-    if rule == "zplus":
-        return ZPlus()
-    if rule == "alphabeta":
-        return AlphaBeta(params.get("alpha", 2.0), params.get("beta", 1.0), params.get("empty_side", "skip"))
-    raise ValueError(f"rule must be one of {RULES + ('0',)} or a Rule, got {rule!r}")
+    if not isinstance(rule, str) or rule not in RULES:
+        raise ValueError(f"rule must be one of {tuple(RULES)} or a Rule, got {rule!r}")
+    info = RULES[rule]
+    return info.make(**{k: params[k] for k in info.options if k in params})
 
 
 def get_policy(policy) -> Pass | Excess:
