@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .training import arrange_streams, balanced_accuracy_ci
+from .training import arrange_streams, balanced_accuracy_ci, series_streams
 
 #: history time constants of the features, in steps
 HISTORY_TAUS = (10.0, 100.0)
@@ -173,19 +173,12 @@ def predict_gru(net: GRUClassifier, x: np.ndarray, n_streams: int = 64, burn_in:
     _check_xy("predict_gru", x)
     T = len(x)
     n_streams = max(1, min(n_streams, T))
-    piece = math.ceil(T / n_streams)
-    starts = np.arange(n_streams) * piece
-    lead = np.minimum(starts, burn_in)
-    L = int(lead.max())
-    # each piece starts at index 0 and is zero-padded on the right (a GRU's state drifts on zero
+    # each stream starts at column 0 and is zero-padded on the right (a GRU's state drifts on zero
     # input, so left padding would change it; right padding comes after every output kept)
-    xs = np.zeros((n_streams, piece + L, x.shape[1]), dtype=np.float32)
-    for k, (a, b) in enumerate(zip(starts, lead)):
-        seg = x[a - b:min(a + piece, T)]
-        xs[k, :len(seg)] = seg
+    xs, first, piece = series_streams(x, n_streams, burn_in, pad_left=False, dtype=np.float32)
     with torch.no_grad():
         pred = net(torch.as_tensor(xs))[0].argmax(-1).numpy()
-    return np.concatenate([pred[k, b:b + piece] for k, b in enumerate(lead)])[:T]
+    return np.concatenate([pred[k, f:f + piece] for k, f in enumerate(first)])[:T]
 
 
 def scores(y_by_split: dict, pred_by_split: dict, n_classes: int, block: int = 900, seed: int = 0) -> list[dict]:

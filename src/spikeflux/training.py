@@ -152,6 +152,30 @@ def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool
     return hist
 
 
+def series_streams(x: np.ndarray, n_streams: int, burn_in: int, *, pad_left: bool,
+                   dtype=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """A series ``x`` ``(T, n_in)`` as ``n_streams`` contiguous pieces of ``piece = ceil(T / n_streams)`` steps
+    to run in parallel, each preceded by up to ``burn_in`` steps of ``x`` before it (as far as ``x`` reaches back).
+
+    Returns ``xs`` ``(n_streams, piece + L, n_in)`` (``L`` the longest burn-in; zero-padded, of
+    ``dtype``, default ``x``'s), ``first`` ``(n_streams,)``: the column of each piece's first step,
+    and ``piece``. ``pad_left``: every piece starts at column ``L``, shorter burn-ins padded on the
+    left (a model whose state stays zero on zero input); else each stream starts at column 0 and is
+    padded on the right, after every output kept (a model whose state drifts on zero input).
+    """
+    T = len(x)
+    piece = math.ceil(T / n_streams)
+    starts = np.arange(n_streams) * piece
+    lead = np.minimum(starts, burn_in)
+    L = int(lead.max())
+    xs = np.zeros((n_streams, piece + L, x.shape[1]), dtype=x.dtype if dtype is None else dtype)
+    first = np.full(n_streams, L) if pad_left else lead
+    for k, (a, b) in enumerate(zip(starts, lead)):
+        seg = x[a - b:min(a + piece, T)]
+        xs[k, first[k] - b:first[k] - b + len(seg)] = seg
+    return xs, first, piece
+
+
 def predict_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 64, chunk: int = 900,
                    burn_in: int = 0) -> np.ndarray:
     """Readout :math:`U^L[t]` for every step of a long series, ``(T, n_out)`` numpy.
@@ -165,14 +189,8 @@ def predict_series(net: LIFNetwork, x: np.ndarray, n_streams: int = 64, chunk: i
     """
     T = len(x)
     n_streams = max(1, min(n_streams, T // max(chunk, 1) or 1))
-    piece = math.ceil(T / n_streams)
-    starts = np.arange(n_streams) * piece
-    lead = np.minimum(starts, burn_in)
-    L = int(lead.max())
-    xs = np.zeros((n_streams, piece + L, x.shape[1]), dtype=x.dtype)
-    for k, (a, b) in enumerate(zip(starts, lead)):
-        seg = x[a - b:min(a + piece, T)]
-        xs[k, L - b:L - b + len(seg)] = seg
+    xs, first, piece = series_streams(x, n_streams, burn_in, pad_left=True)
+    L = int(first[0])  # every piece starts at column L (burn-in zero-padded on the left)
     xs = torch.as_tensor(xs, dtype=net.dtype, device=net.device)
     outs, state = [], None
     with torch.no_grad():
