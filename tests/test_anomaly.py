@@ -6,6 +6,7 @@ files are there.
 """
 
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -315,3 +316,23 @@ def test_runner_up_contrast_explains_the_score_as_the_contrast_network_does():
         np.testing.assert_allclose(a.attribution.numpy(), b.attribution.numpy(),
                                    atol=tol * float(np.abs(b.attribution.numpy()).max()))
     assert float(a.ledger.relevance_init) == pytest.approx(float(u[1] - u[0]), rel=1e-9)
+
+
+def test_false_alarm_facts_and_intro():
+    inj = SimpleNamespace(y=np.array([CLASSES.index("Sleeping"), CLASSES.index("Other")]),
+                          timestamps=np.array(["2011-12-01T03:00:00", "2011-12-01T03:00:01"], dtype="datetime64[s]"))
+    alarm = SimpleNamespace(subject="A", onset=0)
+    long_run = dict(channel="Bed", share=0.8, run=900, typical=300.0)
+    facts = an.false_alarm_facts(alarm, inj, long_run, CLASSES)
+    assert set(facts) == set(an.FALSE_ALARM_FACTS)
+    assert facts["time"] == "2011-12-01 03:00:00" and facts["activity"] == "during a Sleeping label"
+    assert facts["top-share"] == "80%" and facts["run"] == "900" and facts["typical"] == "300"
+    assert facts["reading"].startswith("an unusually long but harmless Bed event") and "context" not in facts["reading"]
+    off = an.false_alarm_facts(SimpleNamespace(subject="B", onset=1), inj,
+                               dict(channel="Door", share=0.5, run=0, typical=np.nan), CLASSES)
+    assert off["activity"] == "in a second no activity label covers" and off["typical"] == "–"
+    assert off["reading"] == ("Door events in the minutes before the alarm (the channel is off at the alarm itself), "
+                              "in a context the detector associates with the injected anomalies")
+    assert an.false_alarm_intro(0).startswith("There is no false alarm")
+    assert an.false_alarm_intro(1) == "The detector raises a single false alarm on the test days."
+    assert an.false_alarm_intro(3).startswith("The detector raises 3 false alarms")

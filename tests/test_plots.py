@@ -204,3 +204,23 @@ def test_variant_plots_build(_close):
     maps = {(m, k): np.ones((2, 3, 5)) for m in ("plain", "ALIF") for k in ("LRP", "TSA")}
     fig = plots.maps_by_model(maps, ["plain", "ALIF"], ["LRP", "TSA"], 1, shown=4, channels=["a", "b", "c"])
     assert [ax.get_title() for ax in fig.axes[:4]] == ["plain: LRP", "plain: TSA", "ALIF: LRP", "ALIF: TSA"]
+
+
+def test_adl_plots_build():
+    colors = plots.adl_class_colors(["Sleeping", "Toileting"])
+    assert colors["Other"] == (0.6, 0.6, 0.6, 1.0) and len(set(colors.values())) == 3
+    x = np.zeros((86_400, 3))
+    x[3600:3660, 1] = 1  # channel "a" on for a minute at 1 h
+    y = np.zeros(86_400, dtype=int)
+    y[7200:] = 1
+    fig = plots.day_plot(x, y, ["a", "b"], ["Sleeping", "Toileting"], colors, "day")
+    top, bottom = fig.axes[:2]
+    assert [t.get_text() for t in top.get_yticklabels()] == ["a", "b"] and top.get_title() == "day"
+    assert len(top.collections) == 2 and bottom.get_xlim() == (0, 24)
+    acc = pd.DataFrame([dict(model=m, subject=s, balanced_accuracy=0.5, ci_low=0.4, ci_high=0.6, chance=0.1)
+                        for m in ("1L", "2L") for s in ("A+B", "A", "B")])
+    fig = plots.accuracy_by_span_plot(acc, ["1L", "2L"])
+    assert len(fig.axes[0].containers) == 6 and len(fig.axes[0].get_lines()) >= 3
+    rate = np.array([[0.9, 0.1], [np.nan, np.nan]])
+    fig = plots.confusion_plot(rate, ["p", "q"])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["90", "10"]  # NaN row blank

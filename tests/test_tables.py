@@ -40,3 +40,14 @@ def test_every_row_has_every_column():
 @pytest.mark.parametrize("bad", [pd.DataFrame({"a": ["x\ny"]})])
 def test_newlines_do_not_break_a_row(bad):
     assert len(md_table(bad).splitlines()) == 3
+
+
+def test_glue_texts_glues_each_text_undisplayed(monkeypatch):
+    import myst_nb
+
+    from spikeflux.tables import glue_texts
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display)))
+    glue_texts({"a": "1", "b": "two"})
+    assert calls == [("a", "1", False), ("b", "two", False)]

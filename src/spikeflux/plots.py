@@ -595,3 +595,79 @@ def map_strip(A, channels: Sequence[str] | None, *, xlabel: str = "step relative
         ax.set_xlabel(xlabel)
     fig.tight_layout()
     return fig
+
+def adl_class_colors(activities: Sequence[str]) -> dict:
+    """One colour per ADL activity (tab10 without its grey, then Dark2), and grey for ``"Other"``."""
+    import matplotlib.pyplot as plt
+
+    palette = [plt.cm.tab10(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)] + [plt.cm.Dark2(5)]  # no grey: that is Other
+    return dict(zip(activities, palette)) | {"Other": (0.6, 0.6, 0.6, 1.0)}
+
+
+def day_plot(x, y, channels: Sequence[str], classes: Sequence[str], colors: Mapping, title: str, *,
+             min_width: int = 60):
+    """One day of a home: the sensor channels ``x[:, 1:]`` (``(86400, 1 + len(channels))``, column 0 the bias)
+    on top, the labels ``y`` (``(86400,)``, class indices) below, as :func:`event_bars` on an hour axis
+    (events shorter than ``min_width`` seconds drawn that wide); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, height_ratios=[len(channels), len(classes)])
+    for i in range(len(channels)):
+        event_bars(top, x[:, i + 1] > 0, i, "k", min_width=min_width)
+    top.set_yticks(range(len(channels)), channels)
+    top.set_ylim(len(channels) - 0.5, -0.5)
+    top.set_title(title)
+    for c, name in enumerate(classes):
+        event_bars(bottom, y == c, c, colors[name], min_width=min_width)
+    bottom.set_yticks(range(len(classes)), classes)
+    bottom.set_ylim(len(classes) - 0.5, -0.5)
+    bottom.set_title("activity labels")
+    bottom.set_xlim(0, 24)
+    bottom.set_xticks(range(0, 25, 3))
+    bottom.set_xlabel("hour of the day")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_by_span_plot(accuracy, models: Sequence[str], spans: Sequence[str] = ("A+B", "A", "B")):
+    """Balanced accuracy with its interval per model and test span (``accuracy``: rows with columns model,
+    subject, balanced_accuracy, ci_low, ci_high, chance), the span's chance level dotted; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    offsets = dict(zip(spans, np.linspace(-0.2, 0.2, len(spans))))
+    for i, depth in enumerate(models):
+        for j, (subject, dx) in enumerate(offsets.items()):
+            r = accuracy[(accuracy.model == depth) & (accuracy.subject == subject)].iloc[0]
+            ax.errorbar(i + dx, r.balanced_accuracy, yerr=[[r.balanced_accuracy - r.ci_low], [r.ci_high - r.balanced_accuracy]],
+                        fmt="o", color=f"C{j}", capsize=3, label=subject if i == 0 else None)
+    for j, subject in enumerate(offsets):
+        ax.axhline(accuracy[accuracy.subject == subject].chance.iloc[0], color=f"C{j}", ls=":", lw=1)
+    ax.set_xticks(range(len(models)), models)
+    ax.set_ylabel("balanced accuracy")
+    ax.set_xlim(-0.5, len(models) - 0.5)
+    ax.legend(title="test span", loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig
+
+
+def confusion_plot(rate, classes: Sequence[str], *, threshold: float = 0.005):
+    """A row-normalised confusion matrix ``rate`` (true x predicted; NaN rows allowed) in percent, entries below
+    ``threshold`` left blank; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(classes)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    im = ax.imshow(rate, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            if np.isfinite(rate[i, j]) and rate[i, j] >= threshold:
+                ax.text(j, i, f"{100 * rate[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="w" if rate[i, j] > 0.5 else "k")
+    ax.set_xticks(range(n), classes, rotation=60, ha="right")
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="share of the true class's seconds")
+    fig.tight_layout()
+    return fig

@@ -72,3 +72,11 @@ def glue_table(name: str, obj, display: bool = False) -> None:
     from myst_nb import glue
 
     glue(name, Markdown(md_table(obj)), display=display)
+
+
+def glue_texts(values: dict[str, str]) -> None:
+    """Glue each text of ``values`` (glue name -> text) for ``{glue:text}``, without displaying it."""
+    from myst_nb import glue
+
+    for name, text in values.items():
+        glue(name, text, display=False)

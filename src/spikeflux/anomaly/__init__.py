@@ -45,6 +45,7 @@ from .detector import (
     training_series,
 )
 from .explanation import (
+    FALSE_ALARM_FACTS,
     LOCALISATION_METRICS,
     blame,
     boundary_profile,
@@ -52,6 +53,8 @@ from .explanation import (
     contrast_network,
     explain_alarm,
     explain_alarms,
+    false_alarm_facts,
+    false_alarm_intro,
     localisation,
     localisation_summary,
     localisation_table,
@@ -82,5 +85,6 @@ __all__ = [
     "per_anomaly_detection", "per_kind_detection",
     "find_alarms", "match_alarms", "alarms_of", "pick_alarms",
     "window_mask", "contrast_network", "explain_alarm", "explain_alarms", "boundary_profile", "choose_window", "blame",
+    "false_alarm_facts", "false_alarm_intro", "FALSE_ALARM_FACTS",
     "localisation", "localisation_table", "localisation_summary", "silence_table", "LOCALISATION_METRICS",
 ]

@@ -25,7 +25,7 @@ from ..data.adl import INPUTS, runs
 from ..snn import LIFNetwork
 
 __all__ = ["window_mask", "contrast_network", "explain_alarm", "explain_alarms", "boundary_profile",
-           "choose_window", "blame", "LOCALISATION_METRICS", "localisation", "localisation_table", "localisation_summary",
+           "choose_window", "blame", "false_alarm_facts", "false_alarm_intro", "FALSE_ALARM_FACTS", "LOCALISATION_METRICS", "localisation", "localisation_table", "localisation_summary",
            "silence_table"]
 
 
@@ -227,3 +227,34 @@ def blame(A: np.ndarray, x: np.ndarray, t: int, reference: np.ndarray) -> dict:
     _, lengths = runs(reference[:, top] > 0)
     return dict(channel=INPUTS[top], share=pos[top] / pos.sum(), run=run,
                 typical=np.percentile(lengths, 90) if len(lengths) else np.nan)
+
+
+#: The texts :func:`false_alarm_facts` fills, dashes when there is no false alarm.
+FALSE_ALARM_FACTS = ("subject", "time", "activity", "top", "top-share", "run", "typical", "reading")
+
+
+def false_alarm_facts(alarm, inj, b: dict, classes) -> dict[str, str]:
+    """What the chapter says about a false alarm: where and when (``alarm``: a row with ``subject`` and
+    ``onset``; ``inj``: its :class:`~spikeflux.anomaly.injection.Injection`), during which label
+    (``classes``: the class names), and the reading of :func:`blame`'s result ``b``: a run of the blamed
+    channel longer than its typical (90th percentile) run, a real event of ordinary length, or, when the
+    channel is off at the alarm, events in the minutes before it. Keys: :data:`FALSE_ALARM_FACTS`."""
+    t = int(alarm.onset)
+    activity = classes[int(inj.y[t])]
+    kind = ("an unusually long but harmless {} event: the detector has learnt that this sensor staying on is suspicious"
+            if b["run"] > b["typical"] else "a real {} event of ordinary length" if b["run"] > 0
+            else "{} events in the minutes before the alarm (the channel is off at the alarm itself)")
+    context = "" if b["run"] > b["typical"] else ", in a context the detector associates with the injected anomalies"
+    return {"subject": alarm.subject, "time": str(inj.timestamps[t]).replace("T", " "), "top": b["channel"],
+            "activity": "in a second no activity label covers" if activity == "Other" else f"during a {activity} label",
+            "top-share": f"{b['share']:.0%}", "run": f"{b['run']}", "reading": kind.format(b["channel"]) + context,
+            "typical": f"{b['typical']:.0f}" if np.isfinite(b["typical"]) else "–"}
+
+
+def false_alarm_intro(n_false: int) -> str:
+    """The sentence that opens the chapter's false-alarm section, for ``n_false`` false alarms on the test days."""
+    if n_false == 0:
+        return "There is no false alarm on the test days under this profile, so there is none to explain here."
+    if n_false == 1:
+        return "The detector raises a single false alarm on the test days."
+    return f"The detector raises {n_false} false alarms on the test days; we explain the one with the highest score."

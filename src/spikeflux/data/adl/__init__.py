@@ -67,6 +67,7 @@ from .policy import (
     clip_sensors,
     correct_reversed_labels,
     issue_table,
+    minute_overlaps,
     report_frame,
     resolve_overlaps,
     sort_rows,
@@ -77,7 +78,7 @@ from .subject import CACHE_VERSION, Subject, build_subject, cache_path, load_sub
 __all__ = [
     "INPUTS", "LOCATIONS", "CLASSES", "ACTIVITIES", "OTHER", "SENSOR_TYPES", "PLACES", "TIME_FORMAT",
     "CACHE_VERSION", "ISSUE_REVERSED", "ISSUE_UNSORTED_LABEL", "ISSUE_OVERLAP", "ISSUE_UNSORTED_SENSOR",
-    "ISSUE_ZERO_LENGTH", "ISSUE_OUTSIDE", "ISSUES", "UCI_URL", "RAW_FILES", "SHA256",
+    "ISSUE_ZERO_LENGTH", "ISSUE_OUTSIDE", "ISSUES", "minute_overlaps", "UCI_URL", "RAW_FILES", "SHA256",
     "ADLFormatError", "ADLDataError", "ChecksumError", "ADLDataNotFoundError", "ADLDownloadError",
     "LabelRow", "SensorRow", "Column", "FileKind", "LABELS", "SENSORS", "ReportEntry", "Subject",
     "parse", "parse_adls", "parse_sensors", "correct_reversed_labels", "sort_rows", "resolve_overlaps",

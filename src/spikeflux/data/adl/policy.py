@@ -278,3 +278,16 @@ def issue_table(report: Iterable[ReportEntry], subjects: Sequence[str] = ("A", "
     counts["total"] = counts.sum(axis=1)
     counts.insert(0, "rule", [ISSUES[i] for i in counts.index])
     return counts
+
+
+def minute_overlaps(report: Iterable[ReportEntry], subject: str) -> tuple[int, int]:
+    """``(overlaps, minute)``: the overlapping-label entries of ``subject`` in ``report``, and how many of
+    them are a label ending at ``:59`` of the minute in which the next one starts at ``:00`` (the rule cut
+    the earlier label's end by exactly 60 s): an artefact of labelling in whole minutes."""
+    def end_of(row_text: str) -> datetime:  # a row written as ``start .. end name``
+        return datetime.strptime(row_text.split(" .. ")[1][:19], TIME_FORMAT)
+
+    overlaps = [e for e in report if e.subject == subject and e.issue == ISSUE_OVERLAP]
+    minute = [e for e in overlaps if " .. " in e.result and end_of(e.original).second == 59
+              and (end_of(e.original) - end_of(e.result)).total_seconds() == 60]
+    return len(overlaps), len(minute)

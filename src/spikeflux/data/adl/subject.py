@@ -102,6 +102,16 @@ class Subject:
         counts = np.bincount(self.y, minlength=len(self.classes))
         return {name: int(count) for name, count in zip(self.classes, counts)}
 
+    def first_full_day(self) -> tuple[int, str]:
+        """``(row, date)``: the row of the first midnight after the first second, and its date
+        (``YYYY-MM-DD``); a whole calendar day (86,400 rows) must follow, else :class:`ValueError`."""
+        t0 = self.timestamps()[0]
+        midnight = (t0.astype("datetime64[D]") + 1).astype("datetime64[s]")
+        i0 = int((midnight - t0) // np.timedelta64(1, "s"))
+        if i0 + 86_400 > self.n_seconds:
+            raise ValueError(f"subject {self.name} has no whole calendar day")
+        return i0, str(midnight.astype("datetime64[D]"))
+
 
 def build_subject(
     name: str, root: str | os.PathLike | None = None, verify: bool = True
