@@ -7,7 +7,7 @@ explained quantity between the input and a reference input,
 
     \Delta f = \sum_j w_j \bigl(U^L_j[t^*] - \bar U^L_j[t^*]\bigr),
 
-with the contrast weights :math:`w` of the request (:attr:`~.registry.Request.weights`:
+with the contrast weights :math:`w` of the request (:attr:`~.request.Request.weights`:
 one-hot of the class without a contrast). It runs the reference through the network and
 moves Δ-relevance over the unrolled graph (:func:`spikeflux.transport.difference.difference_transport`):
 linear nodes by their Δ-contributions, threshold nodes by the rescale multiplier, the
@@ -22,8 +22,8 @@ before it is the true input, so the reference starts the window from the same ca
 ``baseline`` : None or Tensor
     ``None`` (default): no spikes in the window except the bias channel (``bias_channel``),
     kept as in ``x``. A tensor ``(window, n_in)`` (the same reference window for every target)
-    or ``(K, window, n_in)`` (one per target / per sequence of a batch; :func:`~.registry.explain`
-    splits batches larger than :func:`~.registry.rows_per_record` into chunks, so give a per-row
+    or ``(K, window, n_in)`` (one per target / per sequence of a batch; :func:`~.explanation.explain`
+    splits batches larger than :func:`~.explanation.rows_per_record` into chunks, so give a per-row
     reference only to batches of one chunk: a mismatch raises, naming the expected shape).
 ``bias_channel`` : int or None
     The channel the default reference keeps (0, the bias of the book's models); ``None``: none.

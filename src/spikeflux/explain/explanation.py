@@ -115,7 +115,9 @@ def explain(
         and ignore it. ``Explanation.info["explained"]`` names what was explained and
         ``info["explained_value"]`` holds its value(s).
     **options
-        Method options (``epsilon``, ``n_steps``, ...).
+        Method options (``epsilon``, ``n_steps``, ...): those the method declared where it registered
+        (listed below with their defaults); an unknown one is a ``ValueError`` naming the method, the
+        option and the accepted ones (:meth:`~.registry.MethodInfo.resolve`).
 
     Notes
     -----

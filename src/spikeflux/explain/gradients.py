@@ -98,7 +98,7 @@ class WindowExplained(nn.Module):
     r"""The explained quantity of a window, :math:`\sum_j w_j U^L_j[t^*]`, as ``(batch, 1)``.
 
     ``forward(window, w, *state)``: ``w`` ``(batch, n_out)`` are the contrast weights of
-    :attr:`spikeflux.explain.registry.Request.weights` (one-hot of the class without a
+    :attr:`spikeflux.explain.request.Request.weights` (one-hot of the class without a
     contrast, so the output is then :math:`U^L_c[t^*]`); Captum explains its target 0.
     """
 

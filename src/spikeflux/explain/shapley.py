@@ -14,7 +14,7 @@ recent steps into segments.
 
     v(C) = \sum_j w_j\, U^L_j[t^*]\big(x \text{ with the features outside } C \text{ removed}\big),
 
-the explained quantity of the request (:attr:`~.registry.Request.weights`: the logit
+the explained quantity of the request (:attr:`~.request.Request.weights`: the logit
 :math:`U^L_c[t^*]` without a contrast). :func:`coalition_values` evaluates it in batched forward
 passes started from the carried state at the first step any feature touches (earlier cells
 never change).
