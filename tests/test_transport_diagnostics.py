@@ -32,3 +32,47 @@ def test_residuals_and_signed_summary():
 def test_float32_within_share_is_a_fraction():
     res = diag.residuals(case(torch.float32).ledger)
     assert 0.0 <= res["within"] <= 1.0 and res["global_mass"] <= 1e-5
+
+
+def _nets_and_excerpts():
+    net = LIFNetwork([3, 5, 2], weight_scale=4.0, tau_mem=5e-3, seed=8, dtype=torch.float64)
+    x = (torch.rand(40, 3, generator=torch.Generator().manual_seed(3)) < 0.5).double()
+    return {("toy", "2L"): net}, {"toy": x}
+
+
+def test_sink_shares_add_to_one_and_match_share():
+    L = case().ledger
+    b = diag.sink_shares(L)
+    assert set(b) == {"absorbed", *L.sinks}
+    assert abs(sum(b.values()) - 1.0) < 1e-10  # R_init = absorbed + sinks (+ round-off), per target
+    live = L.relevance_init != 0
+    assert b["absorbed"] == float((L.absorbed[live] / L.relevance_init[live].abs()).mean())
+
+
+def test_chapter_sweeps_against_direct_explanations():
+    nets, xs = _nets_and_excerpts()
+    steps = [30, 35, 39]
+    b = diag.boundary_sweep(nets, xs, steps, [5, 20], contrast="runner-up")
+    assert list(b.columns) == ["task", "model", "window", "boundary_share"] and list(b.window) == [5, 20]
+    e = explain(nets[("toy", "2L")], xs["toy"], steps, method="lrp-epsilon", window=5, contrast="runner-up")
+    assert b.boundary_share[0] == diag.share(e.ledger.sinks["boundary"].abs(), e.ledger)
+
+    s = diag.epsilon_sweep(nets, xs, steps, 20, [0.0, 1e-3, 1.0], contrast="runner-up")
+    assert s.change_vs_eps0[0] == 0.0 and (s.change_vs_eps0[1:] > 0).all()  # ε = 0 is its own reference
+    assert s.stabilizer_share[0] == 0.0 and s.stabilizer_share[2] > s.stabilizer_share[1]
+
+    p = diag.policy_table(nets, xs, steps, 20, contrast="runner-up")
+    assert list(p.index) == [("toy", "2L")]
+    row = p.iloc[0]
+    assert abs(row.threshold_sink_pos + row.threshold_sink_neg - row.threshold_sink_excess) < 1e-12
+    assert -1.0 <= row.correlation <= 1.0
+    assert diag.policy_table({("toy", "1L"): nets[("toy", "2L")]}, xs, steps, 20).empty  # 1L models skipped
+
+    rows, maps, r0 = diag.alphabeta_sweep(nets[("toy", "2L")], xs["toy"], steps, [5, 10], map_window=10,
+                                          contrast="runner-up")
+    assert list(rows.empty_side) == ["skip", "skip", "fallback", "fallback"] and not rows.overflow.any()
+    assert set(maps) == {"skip", "fallback"} and maps["skip"].shape == (3, 10)
+    e = explain(nets[("toy", "2L")], xs["toy"], steps, method="lrp-alphabeta", window=10, empty_side="skip",
+                contrast="runner-up")
+    np.testing.assert_array_equal(maps["skip"], e.attribution[0].numpy())
+    assert r0 == abs(float(e.ledger.relevance_init[0]))

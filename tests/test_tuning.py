@@ -96,3 +96,43 @@ def test_rejects_unknown_parameters(splits):
         tuning.greedy_search("synthetic", "2L", splits, {"momentum": [0.9]}, epochs=1)
     with pytest.raises(ValueError, match="no hidden layer"):
         tuning.greedy_search("synthetic", "1L", splits, {"hidden": [[10]]}, epochs=1)
+
+
+def test_hyperparameter_table_has_the_decays():
+    table = tuning.hyperparameter_table("adl", ["1L", "2L"])
+    assert list(table.index) == ["1L", "2L"] and table.index.name == "model"
+    for d in ("1L", "2L"):
+        hp = HYPERPARAMS[("adl", d)]
+        assert table.loc[d, "alpha"] == math.exp(-hp["dt"] / hp["tau_syn"])
+        assert table.loc[d, "beta"] == math.exp(-hp["dt"] / hp["tau_mem"])
+
+
+def test_grid_table_counts_and_values():
+    start = HYPERPARAMS[("adl", "2L")]
+    grids = {"2L": {"lr": [start["lr"], 1.0], "batch_size": [7, 8]}}
+    table, n_train = tuning.grid_table(grids)
+    # the lr grid holds the start value (trained once), batch_size re-trains the chosen lr with 7 and 8
+    assert n_train == {"2L": tuning.count_trainings(grids["2L"], start)} and n_train["2L"] == 4
+    assert table.loc["lr", "2L"] == f"{start['lr']}, 1.0" and table.loc["trainings", "2L"] == "4"
+
+
+def test_time_estimate_from_the_adl_timings(tmp_path):
+    assert "cannot estimate" in tuning.time_estimate({"1L": 3}, 20, tmp_path / "missing.csv")
+    f = tmp_path / "adl_timings.csv"
+    pd.DataFrame({"model": ["1L", "2L", "1L"], "profile": ["full", "full", "quick"],
+                  "seconds_per_epoch": [9.0, 18.0, 1.0]}).to_csv(f, index=False)
+    # (10 trainings x 20 epochs x 9 s + 5 x 20 x 18 s) / 3600 = 1.0 hour
+    assert tuning.time_estimate({"1L": 10, "2L": 5}, 20, f).startswith("about 1.0 hours")
+
+
+def test_compare_chosen_and_status_without_results():
+    empty = pd.DataFrame(columns=list(tuning.COLUMNS))
+    compare = tuning.compare_chosen(empty, ["1L", "2L"])
+    assert ("1L", "hidden") not in compare.index and ("2L", "hidden") in compare.index
+    assert (compare.search == "–").all() and compare.val_nll.isna().all()
+    assert compare.loc[("2L", "lr"), "book"] == f"{HYPERPARAMS[('adl', '2L')]['lr']:g}"
+    assert tuning.shown(None) == "–" and tuning.shown(0.001) == "0.001" and tuning.shown([50]) == "[50]"
+    assert "no earlier results (r.csv)" in tuning.status_text("show", 0, "r.csv")
+    assert "3 trials on the first 2 days" in tuning.status_text("quick", 3, "r.csv", dict(max_days=2, epochs=1))
+    with pytest.raises(ValueError, match="mode"):
+        tuning.status_text("fast", 0, "r.csv")

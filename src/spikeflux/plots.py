@@ -671,3 +671,234 @@ def confusion_plot(rate, classes: Sequence[str], *, threshold: float = 0.005):
     fig.colorbar(im, ax=ax, shrink=0.8, label="share of the true class's seconds")
     fig.tight_layout()
     return fig
+
+
+# --- conservation/explanations/synthetic/reproducibility/tuning chapters ---
+
+
+def sink_budget_plot(budget):
+    """Stacked bars of a sink budget: one row per model (``budget``, a DataFrame of shares of
+    :math:`R_\\text{init}`: ``absorbed`` and one column per sink cause)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    budget.plot.barh(stacked=True, ax=ax, width=0.7, colormap="tab10")
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("share of R_init (signed, mean over explained steps)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def reach_plot(ledgers: Mapping[tuple[str, str], object], tasks=("synthetic", "adl"), depths=("1L", "2L", "3L")):
+    """The relevance-reach profile :math:`|\\Phi[t]| / |R_\\text{init}|` against the lag, one panel per task
+    and one curve per depth (``ledgers`` keyed by ``(task, depth)``; :meth:`Ledger.reach_profile
+    <spikeflux.transport.ledger.Ledger.reach_profile>`)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tasks), figsize=(9, 3.5), sharey=True)
+    for ax, task in zip(axes, tasks):
+        for depth in depths:
+            prof = ledgers[(task, depth)].reach_profile()  # lag 1 first
+            ax.semilogy(np.arange(1, len(prof) + 1), np.maximum(prof, 1e-300), label=depth)
+        ax.set_title(task)
+        ax.set_xlabel("lag t* - t")
+        ax.set_xscale("log")
+    axes[0].set_ylabel("|Φ[t]| / |R_init|")
+    axes[0].set_ylim(1e-16, 2)
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def channels_plot(ledgers: Mapping[str, object], title: str = "{} 2L, LRP-ε, pass"):
+    """Both signed channels of the crossing flux and the slice mass against the lag, one panel per ledger
+    (``ledgers`` keyed by task; :func:`spikeflux.transport.diagnostics.plot_channels`)."""
+    import matplotlib.pyplot as plt
+
+    from .transport import diagnostics
+
+    fig, axes = plt.subplots(1, len(ledgers), figsize=(9, 3.5), sharey=True)
+    for ax, (task, led) in zip(axes, ledgers.items()):
+        diagnostics.plot_channels(ax, led)
+        ax.set_title(title.format(task))
+    axes[0].set_ylabel("share of |R_init| (mean over explained steps)")
+    axes[0].set_ylim(1e-12, None)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def boundary_plot(boundary, tasks=("synthetic", "adl"), depths=("1L", "2L", "3L")):
+    """The boundary sink's share of the margin against the window length (``boundary``: rows with ``task``,
+    ``model``, ``window``, ``boundary_share``), one panel per task, the 1% line dotted."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tasks), figsize=(9, 3.5), sharey=True)
+    for ax, task in zip(axes, tasks):
+        for depth in depths:
+            b = boundary[(boundary.task == task) & (boundary.model == depth)]
+            ax.loglog(b.window, np.maximum(b.boundary_share, 1e-17), "o-", label=depth)
+        ax.axhline(0.01, color="k", ls=":", lw=1)
+        ax.set_title(task)
+        ax.set_xlabel("window length w")
+    axes[0].set_ylabel("|boundary sink| / |R_init|")
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def epsilon_plot(sweep):
+    """The ε sweep: stabilizer sink share (left) and the change of the map against ε = 0 (right), one curve
+    per model (``sweep``: rows with ``task``, ``model``, ``epsilon``, ``stabilizer_share``, ``change_vs_eps0``)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for (task, depth), g in sweep[sweep.epsilon > 0].groupby(["task", "model"]):
+        axes[0].loglog(g.epsilon, np.maximum(g.stabilizer_share, 1e-17), "o-", label=f"{task} {depth}", ms=3)
+        axes[1].loglog(g.epsilon, np.maximum(g.change_vs_eps0, 1e-17), "o-", label=f"{task} {depth}", ms=3)
+    axes[0].set_ylabel("stabilizer sink / |R_init|")
+    axes[1].set_ylabel("‖A_ε − A_0‖ / ‖A_0‖")
+    for a in axes:
+        a.set_xlabel("ε")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def alphabeta_plot(rows, maps: Mapping[str, np.ndarray], w: int = 40):
+    """LRP-αβ's two ``empty_side`` conventions: the median amplification against the window length (left;
+    ``rows`` with ``empty_side``, ``window``, ``amplification``) and the map at window ``w`` under each
+    (``maps`` keyed by ``empty_side``, each ``(n_in, w)``)."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(9, 3.4))
+    ax = fig.add_subplot(1, 3, 1)
+    for empty_side, g in rows.groupby("empty_side"):
+        ax.loglog(g.window, g.amplification, "o-", label=empty_side, ms=4)
+    ax.set_xlabel("window length w")
+    ax.set_ylabel("Σ|R| / |R_init| (median)")
+    ax.legend(title="empty_side", fontsize=7)
+    for k, empty_side in enumerate(("skip", "fallback")):
+        a = fig.add_subplot(1, 3, 2 + k)
+        if empty_side in maps:
+            attribution_map(a, maps[empty_side], title=f"αβ, empty_side={empty_side!r}, w = {w}")
+    fig.tight_layout()
+    return fig
+
+
+def synthetic_data_plot(data, start: int = 2000, span: int = 3000):
+    """An excerpt of the synthetic task (``data``: :class:`~spikeflux.data.synthetic.SyntheticData`): the input
+    spikes, the label, and the ground truth of the prediction at the excerpt's last step."""
+    import matplotlib.pyplot as plt
+
+    from .data.synthetic import INPUTS
+
+    t = np.arange(start, start + span)
+    t_star = start + span - 1
+    gt = data.ground_truth(t_star, window=span)
+    fig, axes = plt.subplots(3, 1, figsize=(9, 4.5), sharex=True, height_ratios=[3, 1, 3])
+    for i, name in enumerate(INPUTS):
+        on = t[data.x[t, i] > 0]
+        axes[0].vlines(on, i - 0.4, i + 0.4, lw=0.3, color="k")
+    axes[0].set_yticks(range(3), INPUTS)
+    axes[0].set_title("input spikes")
+    axes[1].step(t, data.y[t], where="post", color="C1")
+    axes[1].set_yticks(range(4))
+    axes[1].set_ylabel("label")
+    axes[2].imshow(gt, aspect="auto", cmap="Greens", extent=(t[0], t[-1], 2.5, -0.5), interpolation="nearest")
+    axes[2].set_yticks(range(3), INPUTS)
+    axes[2].set_title(f"ground truth for the prediction at t* = {t_star}")
+    axes[2].set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_plot(histories: Mapping[str, object], seed: int):
+    """Training and validation loss per epoch, one panel per model (``histories``: depth to
+    :class:`~spikeflux.training.History`), the best epoch dotted."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, len(histories), figsize=(9, 3), sharey=True)
+    for a, (depth, h) in zip(ax, histories.items()):
+        ep = np.arange(1, len(h.train_loss) + 1)
+        a.plot(ep, h.train_loss, label="train")
+        a.plot(ep, h.val_loss, label="validation")
+        a.axvline(h.best_epoch + 1, color="k", ls=":", lw=1)
+        a.set_title(f"{depth} (seed {seed})")
+        a.set_xlabel("epoch")
+    ax[0].set_ylabel("NLL per step")
+    ax[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def classwise_plot(A, x, classes: Sequence[str], target: int, channels: Sequence[str] | None = None):
+    """One map per class (``A``: ``(n_classes, n_in, w)``, ``x`` the input ``(w, n_in)``), the explained
+    class ``target`` marked."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, A.shape[0], figsize=(9, 2.2), sharey=True, layout="constrained")
+    for c, ax in enumerate(axes):
+        attribution_map(ax, A[c], x, channels=channels if c == 0 else None,
+                        title=f"class {classes[c]}" + (" (explained)" if c == target else ""))
+        ax.set_xlabel("steps before $t^*$")
+    return fig
+
+
+def ig_steps_plot(ig, depths=("1L", "2L", "3L")):
+    """Integrated gradients' completeness gap against the number of integration steps (``ig``: rows with
+    ``task``, ``model``, ``n_steps``, ``rel_gap``), synthetic solid, ADL dashed, one marker per depth."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
+    for (task, depth), g in ig.groupby(["task", "model"]):
+        ax.loglog(g.n_steps, np.maximum(g.rel_gap, 1e-17), color=method_color("integrated-gradients"),
+                  ls="-" if task == "synthetic" else "--", marker="os^"[list(depths).index(depth)],
+                  label=f"{task} {depth}")
+    ax.set_xlabel("integration steps")
+    ax.set_ylabel("|Σ A − (f(x) − f(0))| / |f(x) − f(0)|")
+    ax.legend(fontsize=8, ncols=2)
+    return fig
+
+
+def tuning_trials_plot(results):
+    """The greedy search's trials: one row of panels per depth, one panel per step (the validation NLL of
+    each value tried, the chosen one starred); a placeholder panel when ``results`` is empty."""
+    import matplotlib.pyplot as plt
+
+    from .tuning import shown
+
+    if len(results):
+        depths = list(dict.fromkeys(results.depth))
+        n_params = results.groupby("depth").parameter.nunique().max()
+        fig, axes = plt.subplots(len(depths), n_params, figsize=(min(9.0, max(6.5, 2.3 * n_params)), 2.4 * len(depths)),
+                                 squeeze=False)
+        for r, depth in enumerate(depths):
+            part = results[results.depth == depth]
+            for c in range(n_params):
+                ax = axes[r, c]
+                steps = part[part.step == c + 1]
+                if not len(steps):
+                    ax.set_axis_off()
+                    continue
+                x = np.arange(len(steps))
+                ax.plot(x, steps.val_nll, "o-", color="C0")
+                win = np.flatnonzero(steps.chosen.to_numpy())
+                ax.plot(x[win], steps.val_nll.to_numpy()[win], "*", ms=14, color="C3")
+                ax.set_xticks(x, [shown(v) for v in steps.value], rotation=45, fontsize=7)
+                ax.set_title(f"{depth}: {steps.parameter.iloc[0]}", fontsize=9)
+                if c == 0:
+                    ax.set_ylabel("validation NLL")
+    else:
+        fig, ax = plt.subplots(figsize=(7.5, 1.2))
+        ax.text(0.5, 0.5, "no search results in this execution", ha="center", va="center")
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def mean_lag(A) -> float:
+    """Mean lag (steps before :math:`t^*`, column ``w-1`` being lag 0) of the absolute attribution mass of a
+    map ``A`` ``(n_in, w)``."""
+    return float((np.abs(A).sum(0) * np.arange(A.shape[1])[::-1]).sum() / max(np.abs(A).sum(), 1e-300))

@@ -79,3 +79,27 @@ def adl_splits(subjects: dict[str, adl.Subject], window: int = 900) -> dict:
         out["test_by_subject"][name] = p["test"]
     out["test"] = tuple(np.concatenate(a) for a in zip(*out["test_by_subject"].values()))
     return out
+
+
+def correct_examples(net, x: np.ndarray, y: np.ndarray, classes, n: int, length: int, rng: np.random.Generator,
+                     tries: int = 40) -> list[tuple[int, "torch.Tensor"]]:
+    r"""Up to ``n`` test steps :math:`t^*` of the given ``classes`` (in order, one per class) that ``net``
+    predicts correctly, each with the float64 excerpt of its last ``length`` steps ``(length, n_in)``.
+
+    Per class, up to ``tries`` candidate steps (from step ``length`` of ``x`` on) are drawn in the
+    order of ``rng.permutation`` and the first one predicted correctly at its last step is kept.
+    """
+    import torch
+
+    chosen = []
+    for c in classes:
+        cand = np.flatnonzero(y[length:] == c) + length
+        for t in rng.permutation(cand)[:tries]:
+            ex = torch.as_tensor(x[t - length + 1:t + 1], dtype=torch.float64)
+            with torch.no_grad():
+                if int(net(ex[None]).output[0, -1].argmax()) == c:
+                    chosen.append((int(t), ex))
+                    break
+        if len(chosen) >= n:
+            return chosen
+    return chosen

@@ -207,3 +207,93 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{timings} has {len(seconds)} rows, {path} has {len(frame)}: written by different runs")
     frame["seconds"] = seconds.to_numpy() if seconds is not None else float("nan")
     return frame[list(COLUMNS)]
+
+
+def shown(value) -> str:
+    """A hyper-parameter value as the tables print it: ``–`` for none, floats with ``:g``."""
+    return "–" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def grid_table(grids: Mapping[str, Mapping[str, Sequence]], task: str = "adl") -> tuple[pd.DataFrame, dict[str, int]]:
+    """The search grids side by side (one column per depth, values joined) with the number of trainings
+    each needs from the book's values (:func:`count_trainings`); returns the table and those counts."""
+    n_train = {d: count_trainings(g, HYPERPARAMS[(task, d)]) for d, g in grids.items()}
+    table = pd.DataFrame({d: {p: ", ".join(map(str, v)) for p, v in g.items()} for d, g in grids.items()})
+    table.loc["trainings"] = [str(n_train[d]) for d in table.columns]
+    table.index.name = "parameter"
+    return table, n_train
+
+
+def compare_chosen(results: pd.DataFrame, depths: Sequence[str], task: str = "adl") -> pd.DataFrame:
+    """Per depth and parameter: the book's value, the value the search chose (``–`` if none) and the
+    validation NLL of the chosen trial (NaN if none), indexed by ``(model, parameter)``."""
+    picked = chosen(results) if len(results) else {}
+    rows = []
+    for depth in depths:
+        hp = HYPERPARAMS[(task, depth)]
+        found = picked.get((task, depth), {})
+        best = results[(results.depth == depth) & results.chosen] if len(results) else results
+        for p in PARAMETERS:
+            if depth == "1L" and p == "hidden":
+                continue
+            row = best[best.parameter == p]
+            rows.append(dict(model=depth, parameter=p, book=shown(hp[p]), search=shown(found.get(p)),
+                             val_nll=float(row.val_nll.iloc[0]) if len(row) else np.nan))
+    return pd.DataFrame(rows).set_index(["model", "parameter"])
+
+
+def hyperparameter_table(task: str, depths: Sequence[str]) -> pd.DataFrame:
+    r"""The book's hyper-parameters of ``task`` (:data:`~spikeflux.models.HYPERPARAMS`), one row per depth, with
+    the decays per step :math:`\alpha, \beta` (:func:`spikeflux.snn.decays`) in columns ``alpha``, ``beta``."""
+    from .snn import decays
+
+    table = pd.DataFrame({d: HYPERPARAMS[(task, d)] for d in depths}).T
+    table["alpha"], table["beta"] = zip(*(decays(*r) for r in table[["dt", "tau_syn", "tau_mem"]].to_numpy(float)))
+    table.index.name = "model"
+    return table
+
+
+def time_estimate(n_train: Mapping[str, int], epochs: int, timings: str | Path) -> str:
+    """A sentence estimating the full search's time from the seconds per epoch the ADL chapter measured under
+    the full profile (``timings``: its ``adl_timings.csv``), or saying why it cannot."""
+    timings = Path(timings)
+    spe = pd.read_csv(timings).query("profile == 'full'") if timings.is_file() else pd.DataFrame()
+    if not len(spe):
+        return "a time this execution cannot estimate (execute the ADL chapter with the full profile first)"
+    spe = spe.set_index("model")["seconds_per_epoch"]
+    hours = sum(n_train[d] * epochs * spe[d] for d in n_train) / 3600
+    return (f"about {hours:.1f} hours at the speed per epoch the ADL chapter measured with the book's values "
+            "(larger batches and smaller hidden layers train faster, so this is a rough guide)")
+
+
+def run_searches(setup: Mapping, *, seed: int = 0, device=None, write_to: str | Path | None = None) -> pd.DataFrame:
+    """:func:`greedy_search` for every depth of ``setup["grids"]`` on the ADL splits of ``setup["max_days"]``
+    days, ``setup["epochs"]`` epochs per trial; with ``write_to``, the results so far are written there
+    (:func:`write_results`) after each depth, so an interrupted run keeps the models it finished."""
+    from . import tasks
+
+    splits = tasks.adl_splits(tasks.adl_subjects(max_days=setup["max_days"]))
+    parts = []
+    for depth, grid in setup["grids"].items():
+        parts.append(greedy_search("adl", depth, splits, grid, epochs=setup["epochs"], seed=seed, device=device))
+        if write_to is not None:
+            write_results(pd.concat(parts, ignore_index=True), write_to)
+    return pd.concat(parts, ignore_index=True)
+
+
+def status_text(mode: str, n_trials: int, results_name: str, setup: Mapping | None = None) -> str:
+    """What this execution of the tuning chapter did: ``mode`` ``"quick"`` (a tiny check run), ``"run"`` (the
+    full search) or ``"show"`` (earlier results read from ``results_name``, if any)."""
+    if mode not in ("quick", "run", "show"):
+        raise ValueError(f"mode must be 'quick', 'run' or 'show', got {mode!r}")
+    days = "all days" if mode != "quick" else f"the first {setup['max_days']} days"
+    return {
+        "quick": (f"Under the quick profile this execution ran a tiny search ({n_trials} trials on {days} "
+                  f"of each subject, {setup['epochs'] if setup else 0} epoch per trial) to check that the code works; "
+                  "its numbers say nothing about good hyper-parameters and are not saved."),
+        "run": f"This execution ran the full search ({n_trials} trials) and wrote {results_name}.",
+        "show": (f"This execution did not run the search; it shows the results of an earlier run read from "
+                 f"{results_name} ({n_trials} trials)." if n_trials else
+                 f"This execution did not run the search, and no earlier results ({results_name}) were found: "
+                 "only the book's values are shown."),
+    }[mode]

@@ -93,3 +93,113 @@ def amplification_row(e) -> dict:
                 empty_side_sink=share(led.sinks["empty_side"], led),
                 max_global_rel_init=float((led.global_residual.abs().reshape(-1) / r.clamp(min=TINY)).max()),
                 max_global_rel_mass=float((led.global_residual.abs() / led.relevance_mass.clamp(min=TINY)).max()))
+
+
+# --- the conservation chapter's sweeps: one row per model (and setting), over K explained steps ---
+
+
+def _explain(net, x, steps, **kwargs):
+    from ..explain import explain  # the registry imports this package
+
+    return explain(net, x, steps, **kwargs)
+
+
+def boundary_sweep(nets, excerpts, steps, windows, **options):
+    r"""LRP-ε's boundary sink :math:`|\Phi[t_0]|` as a mean share of :math:`|R_\text{init}|` for every model
+    of ``nets`` (keyed ``(task, depth)``, run in float64 on ``excerpts[task]``) and every window length of
+    ``windows``: a DataFrame with ``task``, ``model``, ``window``, ``boundary_share``. ``options`` go to
+    :func:`~spikeflux.explain.explain` (e.g. ``contrast``)."""
+    import pandas as pd
+
+    rows = []
+    for (task, depth), net in nets.items():
+        n, x = net.double(), excerpts[task].double()
+        for w in windows:
+            e = _explain(n, x, steps, method="lrp-epsilon", window=w, **options)
+            rows.append(dict(task=task, model=depth, window=w,
+                             boundary_share=share(e.ledger.sinks["boundary"].abs(), e.ledger)))
+    return pd.DataFrame(rows)
+
+
+def epsilon_sweep(nets, excerpts, steps, window, eps_grid, **options):
+    r"""LRP-ε over ``eps_grid`` (its first value the reference, usually 0) for every model: the stabilizer
+    and zero-denominator sinks as mean shares of :math:`|R_\text{init}|`, the number of zero denominators
+    that carried relevance, and ``change_vs_eps0``, the mean relative change
+    :math:`\|A_\varepsilon - A_{\varepsilon_0}\| / \|A_{\varepsilon_0}\|` of the maps. A DataFrame, one row
+    per model and ε."""
+    import pandas as pd
+
+    rows = []
+    for (task, depth), net in nets.items():
+        n, x = net.double(), excerpts[task].double()
+        ref = None
+        for eps in eps_grid:
+            e = _explain(n, x, steps, method="lrp-epsilon", window=window, epsilon=eps, **options)
+            A = e.attribution
+            ref = A if ref is None else ref
+            change = (torch.linalg.vector_norm(A - ref, dim=(1, 2)) /
+                      torch.linalg.vector_norm(ref, dim=(1, 2)).clamp(min=1e-300)).mean().item()
+            rows.append(dict(task=task, model=depth, epsilon=eps,
+                             stabilizer_share=share(e.ledger.sinks["stabilizer"].abs(), e.ledger),
+                             zero_denominator_share=share(e.ledger.sinks["zero_denominator"].abs(), e.ledger),
+                             zero_denominators=int(e.ledger.zero_denominators.sum()),
+                             change_vs_eps0=change))
+    return pd.DataFrame(rows)
+
+
+def policy_table(nets, excerpts, steps, window, **options):
+    r"""LRP-ε under the threshold policies ``pass`` and ``excess`` on every model but the 1L ones (no hidden
+    spike node on their relevance path under zero reset): the inputs' share of :math:`R_\text{init}` under
+    each, the threshold sink of ``excess`` (net, positive, negative), and the mean Pearson correlation of
+    the two maps over the explained steps. Indexed by ``(task, model)``."""
+    import pandas as pd
+
+    rows = []
+    for (task, depth), net in nets.items():
+        if depth == "1L":
+            continue
+        n, x = net.double(), excerpts[task].double()
+        ep = _explain(n, x, steps, method="lrp-epsilon", window=window, threshold_policy="pass", **options)
+        ex = _explain(n, x, steps, method="lrp-epsilon", window=window, threshold_policy="excess", **options)
+        a, b = ep.attribution.flatten(1), ex.attribution.flatten(1)
+        corr = torch.nn.functional.cosine_similarity(a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True), dim=1)
+        led = ex.ledger
+        rows.append(dict(task=task, model=depth,
+                         absorbed_pass=share(ep.ledger.absorbed, led),
+                         absorbed_excess=share(led.absorbed, led),
+                         threshold_sink_excess=share(led.sinks["threshold"], led),
+                         threshold_sink_pos=share(led.sinks_pos["threshold"], led),
+                         threshold_sink_neg=share(led.sinks_neg["threshold"], led),
+                         correlation=corr.nanmean().item()))
+    if not rows:
+        return pd.DataFrame(columns=["task", "model", "absorbed_pass", "absorbed_excess", "threshold_sink_excess",
+                                     "threshold_sink_pos", "threshold_sink_neg", "correlation"]).set_index(["task", "model"])
+    return pd.DataFrame(rows).set_index(["task", "model"])
+
+
+def alphabeta_sweep(net, x, steps, windows, map_window: int = 40, **options):
+    r"""LRP-αβ under both ``empty_side`` conventions against the window length: a DataFrame of
+    :func:`amplification_row` per convention and window (``overflow`` True, and no numbers, where float64
+    overflowed), the first explained step's map at ``map_window`` per convention, and the
+    :math:`|R_\text{init}|` of that step."""
+    import pandas as pd
+
+    rows, maps, r0 = [], {}, None
+    for empty_side in ("skip", "fallback"):
+        for w in windows:
+            try:
+                e = _explain(net, x, steps, method="lrp-alphabeta", window=w, empty_side=empty_side, **options)
+            except FloatingPointError:
+                rows.append(dict(empty_side=empty_side, window=w, overflow=True))
+                continue
+            rows.append(dict(empty_side=empty_side, window=w, overflow=False, **amplification_row(e)))
+            r0 = abs(float(e.ledger.relevance_init[0]))
+            if w == map_window:
+                maps[empty_side] = e.attribution[0].numpy()
+    return pd.DataFrame(rows), maps, r0
+
+
+def sink_shares(led: Ledger) -> dict:
+    r"""The budget of one ledger: what the inputs absorb and each sink cause, as mean shares of
+    :math:`|R_\text{init}|` (signed; they add to one up to the residual)."""
+    return {"absorbed": share(led.absorbed, led)} | {k: share(v, led) for k, v in led.sinks.items()}
