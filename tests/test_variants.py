@@ -63,3 +63,24 @@ def test_mean_cosine_leaves_out_zero_maps():
     a = np.array([[[1.0, 0.0]], [[1.0, 1.0]], [[0.0, 0.0]]])
     b = np.array([[[1.0, 0.0]], [[1.0, -1.0]], [[1.0, 0.0]]])
     assert variants.mean_cosine(a, b) == pytest.approx(0.5)  # cosines 1 and 0; the zero map left out
+
+
+def test_threshold_summary_on_a_hand_made_explanation():
+    t = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    # two targets (the second with R_init = 0, left out); window 4; one threshold node B1 of one neuron
+    led = SimpleNamespace(relevance_init=t([2.0, 0.0]), relevance_mass=t([6.0, 0.0]), global_residual=t([0.0, 0.0]),
+                          continuity_residual=t([[0.0] * 4, [0.0] * 4]),
+                          flux=t([[0.0, 1e-4, 0.1, 1.0], [0.0] * 4]),  # lag 1 last: reach 0.5, 0.05, 5e-5, 0
+                          node_relevance={"B1": t([[[-0.5, -0.5]], [[0.0, 0.0]]]), "S1": t([[[9.0, 9.0]], [[0, 0]]])},
+                          amplification=t([3.0, 1.0]))
+    led.reach_profile = lambda: (led.flux[:1].abs() / 2.0).mean(0).numpy()[::-1]
+    A = np.zeros((2, 1, 4))
+    A[0, 0, 3] = 1.0  # all at lag 0
+    e = SimpleNamespace(ledger=led, attribution=torch.as_tensor(A))
+    row, reach = variants.threshold_summary(e, 4, path=True)
+    np.testing.assert_allclose(reach, [0.5, 0.05, 5e-5, 0.0])
+    assert row["flux_lag_1e3"] == 3 and row["relevance_via_b"] == -0.5 and row["amplification"] == 3.0
+    assert row["support_lag_99"] == 1.0  # all of it within lag < 1
+    assert variants.threshold_summary(e, 4, path=False)[0]["relevance_via_b"] == 0.0
+    led.flux = t([[1.0, 1.0, 1.0, 1.0], [0.0] * 4])
+    assert variants.threshold_summary(e, 4, path=True)[0]["flux_lag_1e3"] == 4  # never below 1e-3: the window

@@ -902,3 +902,34 @@ def mean_lag(A) -> float:
     """Mean lag (steps before :math:`t^*`, column ``w-1`` being lag 0) of the absolute attribution mass of a
     map ``A`` ``(n_in, w)``."""
     return float((np.abs(A).sum(0) * np.arange(A.shape[1])[::-1]).sum() / max(np.abs(A).sum(), 1e-300))
+
+
+# --- uea chapter ---
+
+
+def uea_encoding_plot(data, cases: Mapping[str, int], split: str = "train"):
+    """A raw UEA case and its delta spikes per column: ``cases`` maps a title to a case index of ``split``
+    (:class:`spikeflux.data.uea.UEAData`); the top row draws the ``n`` raw variables, the bottom row the
+    ``2n`` up (black) and down (red) channels; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    n = len(data.variables)
+    fig, axes = plt.subplots(2, len(cases), figsize=(9, 4.6), sharex=True, squeeze=False,
+                             height_ratios=[2, 3])
+    t = np.arange(data.length)
+    for col, (title, k) in enumerate(cases.items()):
+        top, bottom = axes[0, col], axes[1, col]
+        for i, name in enumerate(data.variables):
+            top.plot(t, data.raw[split][k, :, i], lw=0.8, color=f"C{i}", label=name)
+        top.set_title(title, fontsize=9)
+        s = data.spikes[split][k]
+        for ch in range(2 * n):
+            hit = t[s[:, ch] > 0]
+            bottom.vlines(hit, ch - 0.4, ch + 0.4, lw=0.8, color="k" if ch % 2 == 0 else "C3")
+        bottom.set_ylim(2 * n - 0.5, -0.5)
+        bottom.set_yticks(range(2 * n), data.inputs[1:] if col == 0 else [""] * (2 * n), fontsize=7)
+        bottom.set_xlabel("step (0.1 s)")
+    axes[0, 0].set_ylabel("raw value")
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    return fig

@@ -114,3 +114,27 @@ def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     cos = np.where(norms > 0, (a * b).sum(1) / np.where(norms > 0, norms, 1.0), np.nan)
     return float(np.nanmean(cos))
+
+
+def threshold_summary(e, window: int, *, path: bool) -> tuple[dict, np.ndarray]:
+    r"""An ALIF explanation ``e`` (LRP with ``node_relevance``; ``path``: whether ``threshold_path`` was on)
+    summarised over its targets with :math:`R_\text{init} \ne 0`: ``(row, reach)``.
+
+    ``row``: :func:`residuals`; ``support_lag_99``, the median lag within which 99% of :math:`\sum|A|`
+    lies (:func:`spikeflux.plots.support_lag`); ``flux_lag_1e3``, the first lag at which the reach
+    profile falls below :math:`10^{-3}` (``window`` if never); ``relevance_via_b``, the relevance through
+    the threshold nodes ``B*`` over :math:`|R_\text{init}|` (0 as a gate); ``amplification``, its median.
+    ``reach``: :meth:`~spikeflux.transport.ledger.Ledger.reach_profile`.
+    """
+    from .plots import support_lag
+
+    led, live = e.ledger, e.ledger.relevance_init != 0
+    r = led.relevance_init[live].abs()
+    reach = led.reach_profile()
+    through_b = sum(led.node_relevance[k][live].sum((1, 2)) for k in led.node_relevance if k.startswith("B"))
+    row = dict(**residuals(led),
+               support_lag_99=float(np.median([support_lag(a, 0.99) for a in e.attribution[live].numpy()])),
+               flux_lag_1e3=int(np.argmax(reach < 1e-3)) + 1 if (reach < 1e-3).any() else window,
+               relevance_via_b=float((through_b / r).mean()) if path else 0.0,
+               amplification=float(led.amplification[live].median()))
+    return row, reach
