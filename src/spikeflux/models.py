@@ -33,8 +33,17 @@ HYPERPARAMS: dict[tuple[str, str], dict] = {
                         readout="leaky", weight_scale=0.02),
     ("cue", "3L"): dict(hidden=[16, 16], dt=1e-3, tau_syn=1e-1, tau_mem=2e-3, lr=2e-3, batch_size=16,
                         readout="leaky", weight_scale=0.02, surrogate_scale=10.0),
+    # UEA BasicMotions (spikeflux.data.uea): one 200-step training window per case (100 rest steps, the
+    # 100-step case), classified at its last step by a leaky readout; tau_syn = 20 ms integrates the
+    # delta spikes over about 20 steps. The 3L network needs the smaller learning rate (at 1e-2 it stalled)
+    ("uea", "1L"): dict(hidden=[], dt=1e-3, tau_syn=2e-2, tau_mem=2e-3, lr=1e-2, batch_size=8, readout="leaky",
+                        window=200),
+    ("uea", "2L"): dict(hidden=[16], dt=1e-3, tau_syn=2e-2, tau_mem=2e-3, lr=1e-2, batch_size=8, readout="leaky",
+                        window=200),
+    ("uea", "3L"): dict(hidden=[16, 16], dt=1e-3, tau_syn=2e-2, tau_mem=2e-3, lr=3e-3, batch_size=8,
+                        readout="leaky", window=200),
 }
-SIZES = {"synthetic": (3, 4), "adl": (14, 11), "cue": (6, 3)}
+SIZES = {"synthetic": (3, 4), "adl": (14, 11), "cue": (6, 3), "uea": (13, 4)}
 #: LIFNetwork switches a HYPERPARAMS entry may set (defaults of LIFNetwork otherwise)
 LIF_OPTIONS = ("readout", "reset", "recurrent", "adaptation", "weight_scale", "surrogate_scale")
 DEPTHS = ("1L", "2L", "3L")
@@ -72,7 +81,8 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     """
     hp = {**HYPERPARAMS[(task, depth)], **overrides}
     net = build(task, depth, seed=seed, device=device, **overrides)
-    cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], max_epochs=max_epochs, patience=patience, seed=seed)
+    cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp.get("window", TrainConfig.window),
+                      max_epochs=max_epochs, patience=patience, seed=seed)
     hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
     x_test, y_test = splits["test"][:2]
     logits = predict_series(net, x_test)

@@ -56,6 +56,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("beyond_lif", needs=("synthetic",)),
     Notebook("shapley", needs=("synthetic",)),
     Notebook("cue"),
+    Notebook("uea"),
     Notebook("tuning", needs=("adl",)),  # it reads the ADL training times
     Notebook("reproducibility"),  # last: it reports the versions, digests and timings of this run
 )

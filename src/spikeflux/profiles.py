@@ -14,7 +14,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "adl": dict(max_days=3, max_epochs=2, patience=1, seeds=(0,)),
         "explain": dict(n_examples=1, window=300),
         "transport": dict(window=300, n_targets=8, eps_grid=7),
-        "evaluation": dict(per_class=2, window=300, burn_in=BURN_IN, n_perturb=1, n_draws=1, sanity_points=4,
+        "evaluation": dict(per_class=2, window=300, burn_in=BURN_IN, n_perturb=1, n_draws=1, sanity_points=4, check_points=8,
                            ig_steps=(2, 4), methods=("lrp-epsilon", "tsa-ns", "sam", "integrated-gradients",
                                                      "deeplift"),
                            depths=("2L",)),
@@ -22,6 +22,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
                     methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
         "adl_baselines": dict(stride=30, gru_epochs=2, gru_patience=2),  # notebooks/adl.md, spikeflux.baselines
+        # notebooks/uea.md: BasicMotions from sktime's wheel (spikeflux.tasks.uea)
+        "uea": dict(max_epochs=5, patience=5, seeds=(0,), depths=("1L", "2L"), per_class=1, n_perturb=1,
+                    methods=("lrp-epsilon", "tsa-s", "saliency")),
         # cost of the explanation methods (reproducibility appendix, spikeflux.cost)
         "cost": dict(window=(50, 100, 200), targets=(1, 4, 16), width=(25, 50, 100), repeat=1),
         # notebooks/shapley.md: every method against exact Shapley values of input features
@@ -33,7 +36,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "adl": dict(max_days=None, max_epochs=40, patience=6, seeds=(0, 1, 2)),
         "explain": dict(n_examples=2, window=1000),
         "transport": dict(window=3600, n_targets=32, eps_grid=13),
-        "evaluation": dict(per_class=None, window=1000, burn_in=BURN_IN, n_perturb=3, n_draws=3, sanity_points=24,
+        "evaluation": dict(per_class=None, window=1000, burn_in=BURN_IN, n_perturb=3, n_draws=3, sanity_points=24, check_points=48,
                            ig_steps=(4, 8, 16, 32, 64),
                            methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "lrp-alphabeta", "tsa-s", "tsa-ns", "sam",
                                     "tsa-delay", "integrated-gradients", "saliency", "input-x-gradient", "deeplift",
@@ -47,6 +50,9 @@ PROFILES: dict[str, dict[str, dict]] = {
                              "integrated-gradients", "saliency", "input-x-gradient"),
                     depths=("1L", "2L", "3L"), delay_bins=3),
         "adl_baselines": dict(stride=30, gru_epochs=4, gru_patience=2),
+        "uea": dict(max_epochs=60, patience=10, seeds=(0, 1, 2), depths=("1L", "2L", "3L"), per_class=None,
+                    n_perturb=2, methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam",
+                                          "integrated-gradients", "saliency", "input-x-gradient", "deeplift")),
         "cost": dict(window=(125, 250, 500, 1000), targets=(1, 2, 4, 8, 16, 32), width=(25, 50, 100, 200, 400),
                      repeat=2),
         "shapley": dict(window=64, max_features=16, per_class=6, generated=3, generated_points=8, n_samples=25,

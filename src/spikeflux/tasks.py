@@ -6,14 +6,17 @@
   per-step loss weights;
 - ADL: per subject a chronological 60/20/20 split (``spec/tsa.md``); the training and
   validation spans of both subjects are concatenated (each cut to whole 900-step windows
-  first, so no window mixes the two homes), the test spans are kept per subject.
+  first, so no window mixes the two homes), the test spans are kept per subject;
+- UEA benchmarks (BasicMotions): :func:`spikeflux.data.uea.load`, sktime's loader, the archive's
+  train/test partition with a seeded, stratified validation share of the training cases, every
+  case a block of rest and its delta spikes, with loss weight 1 at its last step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .data import adl
+from .data import adl, uea as _uea
 from .data.cue import CueData
 from .data.cue import generate as generate_cue
 from .data.synthetic import SyntheticData, generate
@@ -36,6 +39,18 @@ def cue(n_steps: int = 300_000, seed: int = 7, **options) -> tuple[CueData, dict
     """
     data = generate_cue(n_steps=n_steps, seed=seed, **options)
     return data, data.split(train=0.7, val=0.1)
+
+
+def uea(name: str = "BasicMotions", *, val: float = 0.2, quantile: float = 0.5, rest: int = 100,
+        seed: int = 0) -> tuple[_uea.UEAData, dict]:
+    """A UEA data set shipped in sktime's wheel (:func:`spikeflux.data.uea.load`, read offline with sktime's
+    loader) and its splits ``{"train", "val", "test"} -> (x, y, w)``: the cases of each split end to end,
+    each as ``rest`` bias-only steps and its delta spikes (bias on channel 0), ``w`` 1 at the last step of
+    every case (classification at the last step). ``val`` of every class's training cases validate
+    (seeded); the delta threshold is the ``quantile`` of the training cases' nonzero changes.
+    """
+    data = _uea.load(name, val=val, quantile=quantile, rest=rest, seed=seed)
+    return data, data.split()
 
 
 def _whole_windows(x: np.ndarray, y: np.ndarray, window: int):
