@@ -496,3 +496,16 @@ def test_make_points_excludes_silent_windows_and_reports_the_share():
     assert (pts.y == 1).sum() == (~quiet[at1]).sum()  # fewer eligible steps than asked: all of them
     kept = make_points("t", {"s": (x, y)}, per_class=50, window=20, burn_in=5, seed=0, bias_channel=0)
     assert kept.silent == {} and any(quiet[t] for _, t in kept.where)
+
+
+def test_run_explained_check_equals_the_direct_check_on_its_subset():
+    pts, _, _ = _toy_suite()
+    rows = pd.DataFrame(ev.run_explained_check(pts, ("1L", "2L"), ("lrp-epsilon", "saliency"), n_points=4,
+                                               loader=_toy_loader, progress=False))
+    assert len(rows) == 2 * 3 * 2 and set(rows.model) == {"1L", "2L"} and (rows.n == 4).all()
+    idx = ev.stratified_subset(pts["toy"], 4, "explained")
+    assert np.bincount(pts["toy"].y[idx]).tolist() == [2, 2]
+    direct = pd.DataFrame(ev.explained_check(_toy_loader("toy", "2L"), pts["toy"].subset(idx),
+                                             ("lrp-epsilon", "saliency")))
+    got = rows[rows.model == "2L"].drop(columns=["dataset", "model"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, direct)

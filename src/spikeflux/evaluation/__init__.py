@@ -19,7 +19,7 @@ from .sanity import cascading, class_sensitivity, randomised, spearman
 from .stats import bootstrap_ci, hierarchical_ci, holm, kendall_w, paired
 from .suite import (AMPLIFICATION_BOUND, BASELINES, BIAS_CHANNEL, COMPLETENESS, DEFAULT_PER_CLASS, EMPTY_BOUND, N_CLASSES, RANKED,
                     SUITE_OPTIONS, SuiteResult, agreement, attribute, compare, evaluate, execute, explained_check, ig_convergence, job_seed, load_trained, local_pool,
-                    run_sanity, run_suite, score_maps, statuses, suite, summarise, verdicts)
+                    run_explained_check, run_sanity, run_suite, score_maps, stratified_subset, statuses, suite, summarise, verdicts)
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 from . import report

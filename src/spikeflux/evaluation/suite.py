@@ -585,6 +585,37 @@ def explained_check(net: LIFNetwork, points: PointSet, methods, contrasts=(None,
     return rows
 
 
+def _explained_job(task: str, depth: str, packed: dict, loader: Callable, idx, methods, contrasts,
+                   options: dict) -> list:
+    net = _net(loader, task, depth, 0)
+    rows = explained_check(net, _points(packed).subset(idx), methods, contrasts, options)
+    return [dict(r, dataset=task, model=depth) for r in rows]
+
+
+def stratified_subset(points: PointSet, n_points: int, key: str) -> np.ndarray:
+    """A seeded subset of about ``n_points`` indices of ``points``, the same number per label
+    (all of a label's points if it has fewer); seeded by ``key`` and the task. Sorted."""
+    rng = np.random.default_rng(job_seed(points.task, key))
+    classes = np.unique(points.y)
+    per = max(1, n_points // len(classes))
+    idx = np.concatenate([rng.permutation(np.flatnonzero(points.y == c))[:per] for c in classes])
+    return np.sort(idx[:n_points])
+
+
+def run_explained_check(points: dict, depths, methods, *, n_points: int = 48, loader: Callable = load_trained,
+                        contrasts=(None, "mean", "runner-up"), options: dict | None = None, executor=None,
+                        workers: int = 1, progress: bool = True) -> list:
+    """:func:`explained_check` on the first training seed of every (task, depth), on a stratified
+    subset of ``n_points`` points per task (:func:`stratified_subset`), one job per model."""
+    packed = {task: p.packed() for task, p in points.items()}
+    keys = [(task, d) for task in points for d in depths]
+    calls = [(_explained_job, (t, d, packed[t], loader, stratified_subset(points[t], n_points, "explained"),
+                               tuple(methods), tuple(contrasts), options or {})) for t, d in keys]
+    results = execute(calls, [len(points[t]) * (1 + list(depths).index(d)) for t, d in keys], executor=executor,
+                      workers=workers, progress=progress, desc="explained")
+    return [r for i in range(len(keys)) for r in results[i]]
+
+
 def _sanity_job(job: tuple, packed: dict, loader: Callable, idx, contrast, options: dict) -> list:
     """Cascading randomisation and class sensitivity of one method on one model (seed ``job[2]``)."""
     from .sanity import cascading, class_sensitivity
@@ -615,13 +646,7 @@ def run_sanity(points: dict, jobs: list, *, n_points: int = 24, loader: Callable
     (baselines skipped), on a seeded subset of ``n_points`` points per task (stratified by
     label): rows of ``sanity.csv``."""
     options = options or {}
-    subsets = {}
-    for task, p in points.items():
-        rng = np.random.default_rng(job_seed(task, "sanity"))
-        classes = np.unique(p.y)
-        per = max(1, n_points // len(classes))
-        idx = np.concatenate([rng.permutation(np.flatnonzero(p.y == c))[:per] for c in classes])
-        subsets[task] = np.sort(idx[:n_points])
+    subsets = {task: stratified_subset(p, n_points, "sanity") for task, p in points.items()}
     packed = {task: p.packed() for task, p in points.items()}
     keys = [k for k in map(_job_key, jobs) if k[3] not in BASELINES]
     calls = [(_sanity_job, (k, packed[k[0]], loader, subsets[k[0]], contrast, options)) for k in keys]
