@@ -35,7 +35,7 @@ from torch import Tensor
 
 from ..snn import LIFNetwork
 from .registry import register_method
-from .request import Attribution, Request
+from .request import Attribution, Request, check_positive_int
 from .gradients import _captum  # Captum imported on first use (not by ``import spikeflux.explain``)
 from .shapley import FEATURE_OPTIONS, CoalitionGame, feature_map
 
@@ -47,19 +47,12 @@ DEFAULT_SAMPLES = {"shapley-sampling": 25, "kernel-shap": 425}
 OPTIONS = {**FEATURE_OPTIONS, "seed": 0, "perturbations_per_eval": None, "batch_rows": None}
 
 
-def _positive(name: str, value, allow_none: bool = False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
-
-
 def _run(method: str, net: LIFNetwork, x: Tensor, request: Request, opts: dict) -> Attribution:
     if request.all_classes:
         raise ValueError(f"{method} does not support all_classes=True")
     if method in DEFAULT_SAMPLES:
-        _positive("n_samples", opts["n_samples"])
-    _positive("perturbations_per_eval", opts["perturbations_per_eval"], allow_none=True)
+        check_positive_int("n_samples", opts["n_samples"])
+    check_positive_int("perturbations_per_eval", opts["perturbations_per_eval"], allow_none=True)
     if isinstance(opts["seed"], bool) or not isinstance(opts["seed"], int):
         raise ValueError(f"seed must be an int, got {opts['seed']!r}")
     ids, n = feature_map(request, net.sizes[0], opts)

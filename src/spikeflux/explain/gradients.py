@@ -51,7 +51,7 @@ from tqdm import TqdmWarning
 
 from ..chunking import map_chunks, rows_within
 from .registry import register_method
-from .request import Attribution, Request
+from .request import Attribution, Request, check_positive_int
 from ..snn import LIFNetwork, SNNOutput, SNNState
 
 
@@ -150,13 +150,6 @@ def rows_per_pass(net: LIFNetwork, window: int) -> int:
     return rows_within(GRAPH_BYTES, _SAVED_PER_NEURON_STEP * window * sum(net.sizes[1:]), net.dtype)
 
 
-def _check_positive_int(name: str, value, allow_none: bool = True):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
-
-
 def _flat(state: SNNState, rows) -> tuple[Tensor, ...]:
     return tuple(s[rows] for s in (*state.I, *state.U, *state.b))
 
@@ -170,7 +163,7 @@ def _explain(net: LIFNetwork, x: Tensor, request: Request, attribute, batch_size
     window costs in a pass (2 for methods that run input and baseline together).
     ``baseline(inputs)`` gives :math:`\\bar x` for the gap (default: no spikes in the window).
     """
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("batch_size", batch_size, allow_none=True)
     model = WindowExplained(net)
     K, W = request.t.numel(), request.window
     inputs = windows(x, request.t0, W)
@@ -244,8 +237,8 @@ def integrated_gradients(net: LIFNetwork, x: Tensor, request: Request, **options
     """
     opts = options
     n_steps, rule, internal_batch_size = opts["n_steps"], opts["rule"], opts["internal_batch_size"]
-    _check_positive_int("n_steps", n_steps, allow_none=False)
-    _check_positive_int("internal_batch_size", internal_batch_size)
+    check_positive_int("n_steps", n_steps)
+    check_positive_int("internal_batch_size", internal_batch_size, allow_none=True)
     if rule not in IG_RULES:
         raise ValueError(f"rule must be one of {IG_RULES}, got {rule!r}")
     rows = rows_per_pass(net, request.window)

@@ -246,3 +246,11 @@ def _check_targets(target, K: int, n_out: int, what: str) -> Tensor | None:
     if bad.numel():
         raise ValueError(f"target: class {int(bad[0])} is out of range (0..{n_out - 1})")
     return targets
+
+
+def check_positive_int(name: str, value, allow_none: bool = False) -> None:
+    """``ValueError`` naming option ``name`` unless ``value`` is a positive int (or ``None`` where allowed)."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}")
