@@ -409,7 +409,8 @@ def transport(
     window : int
         Steps per window, ending at :math:`t^*_k`: :math:`t_0 = t^* - w + 1 \ge 0`.
     rule : str or Rule
-        ``"epsilon"`` (with ``epsilon=``), ``"0"``, ``"zplus"``, ``"alphabeta"`` (``alpha=``, ``beta=``).
+        A name in :data:`.rules.RULES` (``"epsilon"`` with ``epsilon=``, ``"0"``, ``"zplus"``, ``"alphabeta"``
+        with ``alpha=``, ``beta=``, ``empty_side=``; ``rule_params`` are its options) or a :class:`.rules.Rule`.
     threshold_policy : {"pass", "excess"}
     init : {"logit", "probability", "one"}
         :math:`R_\text{init}` at :math:`U^L_c[t^*]`.
