@@ -76,3 +76,27 @@ def test_chapter_sweeps_against_direct_explanations():
                 contrast="runner-up")
     np.testing.assert_array_equal(maps["skip"], e.attribution[0].numpy())
     assert r0 == abs(float(e.ledger.relevance_init[0]))
+
+
+def test_precision_residuals_and_policy_rows():
+    nets, xs = _nets_and_excerpts()
+    nets = {("toy", "2L"): nets[("toy", "2L")].float()}
+    res, signed = diag.precision_residuals(nets, xs, [30, 39], 20, methods=("lrp-0", "lrp-epsilon"),
+                                           contrast="runner-up")
+    assert list(res.precision) == ["float32", "float32", "float64", "float64"]
+    assert nets[("toy", "2L")].weights[0].dtype == torch.float64  # left in float64
+    assert (res[res.precision == "float64"].global_init <= 1e-12).all()
+    assert [r["rule"] for r in signed] == ["lrp-0", "lrp-epsilon"] and all(r["policy"] == "pass" for r in signed)
+    e = explain(nets[("toy", "2L")], xs["toy"], [30, 39], method="lrp-epsilon", window=20, contrast="runner-up")
+    assert signed[1]["amplification"] == diag.signed_summary(e.ledger)["amplification"]
+    rows = diag.policy_signed_rows(nets, xs, [30, 39], 20, model="2L", contrast="runner-up")
+    assert [(r["rule"], r["policy"]) for r in rows] == [("lrp-0", "excess"), ("lrp-epsilon", "excess"),
+                                                        ("lrp-zplus", "excess"), ("lrp-αβ fallback", "pass"),
+                                                        ("lrp-αβ fallback", "excess")]
+
+
+def test_map_peak_known_answer():
+    A = np.zeros((2, 6))
+    A[1, 2] = -4.0  # lag 6 - 1 - 2 = 3
+    A[0, 5] = 1.0
+    assert diag.map_peak(A, 2.0) == (2.0, 3)

@@ -203,3 +203,51 @@ def sink_shares(led: Ledger) -> dict:
     r"""The budget of one ledger: what the inputs absorb and each sink cause, as mean shares of
     :math:`|R_\text{init}|` (signed; they add to one up to the residual)."""
     return {"absorbed": share(led.absorbed, led)} | {k: share(v, led) for k, v in led.sinks.items()}
+
+
+def precision_residuals(nets, excerpts, steps, window, methods=("lrp-0", "lrp-epsilon", "lrp-zplus"), **options):
+    """:func:`residuals` of every model and rule of ``methods`` in float32 and then float64 (the networks are
+    left in float64), and the float64 :func:`signed_summary` rows (threshold policy ``pass``): a DataFrame
+    with ``task``, ``model``, ``precision``, ``method`` and the residuals, and a list of dicts."""
+    import pandas as pd
+
+    rows, signed_rows = [], []
+    for (task, depth), net in nets.items():
+        for dtype in (torch.float32, torch.float64):
+            n, x = net.to(dtype), excerpts[task].to(dtype)
+            for method in methods:
+                led = _explain(n, x, steps, method=method, window=window, **options).ledger
+                rows.append(dict(task=task, model=depth, precision=str(dtype)[6:], method=method, **residuals(led)))
+                if dtype == torch.float64:
+                    signed_rows.append(dict(task=task, model=depth, rule=method, policy="pass", **signed_summary(led)))
+    return pd.DataFrame(rows), signed_rows
+
+
+def policy_signed_rows(nets, excerpts, steps, window, model: str = "2L", **options) -> list[dict]:
+    """:func:`signed_summary` rows of LRP-0, LRP-ε and z⁺ under the ``excess`` policy and of αβ with
+    ``empty_side="fallback"`` under both policies, for the ``model`` of each task (float64); a float64
+    overflow gives a row with infinite amplification."""
+    rows = []
+    for task in dict.fromkeys(t for t, _ in nets):
+        n, x = nets[(task, model)].double(), excerpts[task].double()
+        for method, opts in (("lrp-0", {}), ("lrp-epsilon", {}), ("lrp-zplus", {}),
+                             ("lrp-alphabeta", dict(empty_side="fallback"))):
+            for policy in ("pass", "excess"):
+                if method != "lrp-alphabeta" and policy == "pass":
+                    continue  # the rows of precision_residuals
+                name = "lrp-αβ fallback" if method == "lrp-alphabeta" else method
+                try:
+                    led = _explain(n, x, steps, method=method, window=window, threshold_policy=policy,
+                                   **opts, **options).ledger
+                except FloatingPointError:
+                    rows.append(dict(task=task, model=model, rule=name, policy=policy, amplification=np.inf))
+                    continue
+                rows.append(dict(task=task, model=model, rule=name, policy=policy, **signed_summary(led)))
+    return rows
+
+
+def map_peak(A: np.ndarray, scale: float) -> tuple[float, int]:
+    """The largest :math:`|A|` of a map ``(n_in, w)`` relative to ``scale``, and its lag :math:`t^* - t`
+    (column ``w-1`` is lag 0)."""
+    A = np.abs(A)
+    return A.max() / scale, int(A.shape[1] - 1 - np.unravel_index(A.argmax(), A.shape)[1])
