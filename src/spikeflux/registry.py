@@ -1,6 +1,7 @@
 """The registry pattern of the package: entries by name, filled by decorators where they are defined.
 
-One :class:`Registry` per kind of thing: the explanation methods
+One :class:`Registry` per kind of thing: the explanation methods, the evaluation metrics
+(:data:`spikeflux.evaluation.metrics.METRICS`, by :func:`~spikeflux.evaluation.metrics.register_metric`)
 (:data:`spikeflux.explain.registry.METHODS`, by :func:`~spikeflux.explain.registry.register_method`)
 and the LRP rules (:data:`spikeflux.transport.rules.RULES`, by
 :func:`~spikeflux.transport.rules.register_rule`). A registry is a ``dict`` (name -> entry) that

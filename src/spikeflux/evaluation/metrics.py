@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 from sklearn.metrics import average_precision_score
 
+from ..registry import Registry
 from ..snn import LIFNetwork, SNNState
 from . import perturbation as pt
 
@@ -41,7 +42,7 @@ class MetricInfo:
     fn: Callable | None = field(default=None, compare=False, repr=False)
 
 
-METRICS: dict[str, MetricInfo] = {}
+METRICS: Registry = Registry("metric")
 
 
 def register_metric(name: str, *, higher_is_better: bool, lower: float, upper: float, category: str,
@@ -55,9 +56,7 @@ def register_metric(name: str, *, higher_is_better: bool, lower: float, upper: f
         raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
 
     def wrap(fn):
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} is registered twice")
-        METRICS[name] = MetricInfo(name, higher_is_better, lower, upper, category, description, statistic, fn)
+        METRICS.add(name, MetricInfo(name, higher_is_better, lower, upper, category, description, statistic, fn))
         return fn
 
     return wrap
