@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import pathlib
 import platform
+import sys
 import time
 
 import torch
@@ -32,6 +34,10 @@ import torch
 from spikeflux.explain import METHODS, explain
 from spikeflux.explain.tsa import tsa_map
 from spikeflux.snn import LIFNetwork
+
+if __package__ in (None, ""):  # run as a script: the repository root holds the tests' reference package
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from tests.references.tsa import tsa_loop  # noqa: E402  (the loop the tests check against)
 
 ADL_2L = dict(sizes=[14, 100, 11], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3)
 
@@ -49,21 +55,6 @@ def model_and_input(window: int, seed: int, weight_scale: float, rate: float):
 def explained_steps(window: int, n: int) -> list[int]:
     """``n`` distinct steps spread over ``[window - 1, 2 * window - 1]``."""
     return torch.linspace(window - 1, 2 * window - 1, n).round().long().unique().tolist()
-
-
-def tsa_loop(spikes, weights, beta, P, variant, t_star, window):
-    """The published formula as written: one step, one layer at a time; ``(n_out, n_in, window)``."""
-    tc = t_star + 1
-    columns = []
-    for t in range(t_star - window + 1, t_star + 1):
-        A = None
-        for l, W in enumerate(weights):
-            decay = beta ** (tc - t)
-            silent = 0.0 if variant == "s" else -decay / spikes[l].shape[-1]
-            D = torch.diag(torch.where(spikes[l][t] != 0, decay, silent))
-            A = D @ W.T if A is None else A @ (D @ W.T)
-        columns.append(A @ torch.diag(P))
-    return torch.stack(columns, -1).permute(1, 0, 2)
 
 
 def time_call(fn, repeat: int) -> float:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from spikeflux.explain import METHODS, explain
 from spikeflux.explain.tsa import psp_kernel, sam_map, spike_chain, tsa_delay_map, tsa_map
 from spikeflux.snn import LIFNetwork
+from tests.references.tsa import tsa_delay_loop, tsa_loop
 
 BETA = 0.5
 
@@ -21,41 +22,6 @@ def seed():
 
 
 # spiking_net, spike_input: the shared fixtures of conftest.py
-
-
-def tsa_loop(spikes, weights, beta, P, variant, t_star, window):
-    """Straight transcription of spec/tsa.md: one step, one layer at a time, ``(n_out, n_in, window)``."""
-    tc = t_star + 1
-    columns = []
-    for t in range(t_star - window + 1, t_star + 1):
-        A = None
-        for l, W in enumerate(weights):
-            n_l = spikes[l].shape[-1]
-            silent = 0.0 if variant == "s" else -(1.0 / n_l) * beta ** (tc - t)
-            N = [beta ** (tc - t) if s != 0 else silent for s in spikes[l][t].tolist()]
-            D = torch.diag(torch.tensor(N, dtype=W.dtype))
-            A = D @ W.T if A is None else A @ (D @ W.T)
-        columns.append(A @ torch.diag(P))
-    return torch.stack(columns, -1).permute(1, 0, 2)
-
-
-def tsa_delay_loop(spikes, weights, alpha, beta, P, variant, t_star, window):
-    """The delay-aware variant as written in its docstring, one step and one layer at a time."""
-    L, n_in, n_out = len(weights), weights[0].shape[1], weights[-1].shape[0]
-    columns = []
-    for t in range(t_star - window + 1, t_star + 1):
-        lag = t_star - t - (L - 1)
-        if lag < 0:
-            columns.append(torch.zeros(n_in, n_out, dtype=weights[0].dtype))
-            continue
-        kappa = sum(alpha ** j * beta ** (lag - j) for j in range(lag + 1))
-        A = None
-        for l, W in enumerate(weights):
-            silent = 0.0 if variant == "s" else -1.0 / spikes[l].shape[-1]
-            D = torch.diag(torch.tensor([1.0 if v != 0 else silent for v in spikes[l][t + l].tolist()], dtype=W.dtype))
-            A = D @ W.T if A is None else A @ (D @ W.T)
-        columns.append(kappa * A @ torch.diag(P))
-    return torch.stack(columns, -1).permute(1, 0, 2)
 
 
 # ---------------------------------------------------------------------------- hand-computed cases
