@@ -121,3 +121,19 @@ def test_models_train_one_case_per_window_and_points_are_blocks(basic):
     cases = [t // 200 for _, t in pts.where]
     assert np.array_equal(pts.X, data.blocks("test")[cases]) and np.array_equal(pts.y, data.labels["test"][cases])
     assert np.bincount(pts.y).tolist() == [2] * 4
+
+
+def test_continuity_perturbation_cannot_move_delta_spikes(basic):
+    """The chapter skips continuity: run edges move by int(0.1 * run length) = 0 steps for runs under 10."""
+    from spikeflux.evaluation import perturb_runs
+
+    s = np.zeros((2, 6, 2))
+    s[0, 1:4, 1] = 1
+    s[1, 0, 0] = 1
+    s[1, 2:4, 0] = 1
+    assert uea.longest_run(s) == 3 and uea.longest_run(np.zeros((1, 3, 1))) == 0
+    data, _ = basic
+    assert uea.longest_run(data.spikes["test"]) == 6
+    rng = np.random.default_rng(0)
+    blocks = data.blocks("test")
+    assert all(np.array_equal(perturb_runs(b, rng, bias_channel=0), b) for b in blocks)

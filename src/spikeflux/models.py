@@ -76,7 +76,8 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     ``splits`` maps ``train``/``val``/``test`` to ``(x, y)`` arrays, or to ``(x, y, w)`` with
     per-step loss weights ``w`` (the test score then counts the steps with ``w > 0``). Returns the network,
     its history and test metrics (balanced accuracy with a 95% block-bootstrap interval,
-    and the per-step predictions). With ``save`` the weights go to :func:`weights_path`
+    and the per-step predictions). The training window is ``HYPERPARAMS[...]["window"]`` where an entry
+    sets one (an override may too), else 900 steps. With ``save`` the weights go to :func:`weights_path`
     together with the hyper-parameters, history and test scores.
     """
     hp = {**HYPERPARAMS[(task, depth)], **overrides}

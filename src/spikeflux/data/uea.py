@@ -239,3 +239,14 @@ def explained_points(data: UEAData, per_class: int | None = None, seed: int = 0)
     last = data.last_steps("test")
     return PointSet("uea", data.blocks("test")[chosen].astype(np.float64), y[chosen],
                     [("test", int(last[k])) for k in chosen], data.length, data.rest, bias_channel=0)
+
+
+def longest_run(spikes: np.ndarray) -> int:
+    """The longest run of consecutive spikes on one channel of one case in ``spikes`` ``(cases, L, c)``."""
+    s = np.asarray(spikes) > 0
+    run = np.zeros(s.shape[::2], dtype=int)  # (cases, c): the current run length
+    best = 0
+    for t in range(s.shape[1]):
+        run = np.where(s[:, t], run + 1, 0)
+        best = max(best, int(run.max(initial=0)))
+    return best
