@@ -137,3 +137,25 @@ def test_continuity_perturbation_cannot_move_delta_spikes(basic):
     rng = np.random.default_rng(0)
     blocks = data.blocks("test")
     assert all(np.array_equal(perturb_runs(b, rng, bias_channel=0), b) for b in blocks)
+
+
+def test_encoding_plot_draws_every_spike_and_every_variable(basic):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from spikeflux import plots
+
+    data, _ = basic
+    fig = plots.uea_encoding_plot(data, {"first": 0, "second": 5})
+    try:
+        top, bottom = fig.axes[:2], fig.axes[2:4]  # row-major: the two raw panels, then the two rasters
+        assert [len(ax.lines) for ax in top] == [6, 6]
+        for ax, k in zip(bottom, (0, 5)):
+            drawn = sum(len(c.get_segments()) for c in ax.collections if isinstance(c, LineCollection))
+            assert drawn == int(data.spikes["train"][k].sum())
+        assert np.allclose(top[1].lines[2].get_ydata(), data.raw["train"][5, :, 2])
+    finally:
+        plt.close(fig)
