@@ -23,6 +23,9 @@ every page and an attribution the same colour scale.
   difference (Demšar 2006).
 - :func:`event_bars`: the runs of a 0/1 series (sensor events, labels) as bars on an hour
   axis, short events drawn at a minimum width (the ADL and anomaly chapters' day plots).
+- The chapters' own figures, one function each, in sections by chapter at the end of the
+  module (e.g. :func:`day_plot`, :func:`confusion_plot`, :func:`delay_plot`,
+  :func:`variant_budget_plot`, :func:`reach_profiles_plot`).
 """
 
 from __future__ import annotations
