@@ -579,7 +579,7 @@ def explained_check(net: LIFNetwork, points: PointSet, methods, contrasts=(None,
             A, info = attribute(net, points.X, method, points.window, clean, contrast=contrast,
                                 **options.get(method, {}))
             q = info["explained"]
-            rows.append(dict(contrast=str(contrast), method=method, explained_zero=float((q == 0).mean()),
+            rows.append(dict(contrast="logit" if contrast is None else str(contrast), method=method, explained_zero=float((q == 0).mean()),
                              explained_negative=float((q < 0).mean()),
                              zero_map_share=float((np.abs(A).reshape(len(A), -1).max(1) == 0).mean()), n=len(A)))
     return rows
