@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 import torch
 
 from spikeflux import evaluation as ev
@@ -509,3 +510,29 @@ def test_run_explained_check_equals_the_direct_check_on_its_subset():
                                              ("lrp-epsilon", "saliency")))
     got = rows[rows.model == "2L"].drop(columns=["dataset", "model"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, direct)
+
+
+def test_paired_test_counts_a_point_once_over_seeds():
+    """Three seeds repeating the same 8 point differences are 8 observations, not 24."""
+    d = np.array([0.3, 0.1, 0.4, 0.2, -0.05, 0.25, 0.15, 0.35])
+    a = [d.copy() for _ in range(3)]
+    b = [np.zeros(8) for _ in range(3)]
+    r = ev.paired(a, b)
+    assert r["n"] == 8
+    assert r["p"] == pytest.approx(float(scipy_stats.wilcoxon(d, zero_method="zsplit").pvalue))
+    one = ev.paired([d], [np.zeros(8)])
+    assert one["p"] == pytest.approx(r["p"])
+    with pytest.raises(ValueError, match="different numbers of points"):
+        ev.paired([d, d[:4]], [np.zeros(8), np.zeros(4)])
+
+
+def test_verdicts_best_only_among_methods_that_beat_random():
+    def pair(a, b, diff, p):  # lower is better (ESS-like)
+        return dict(dataset="t", model="1L", metric="ess", level=np.nan, method_a=a, method_b=b, diff=diff,
+                    p_holm=p, higher_is_better=False)
+
+    pairs = [pair("a", "random", -0.3, 0.001), pair("b", "random", -0.05, 0.4), pair("a", "b", -0.25, 0.2)]
+    v = ev.verdicts(pairs)[("t", "1L", "ess", np.nan)]
+    assert v["beats_random"] == ["a"] and v["best"] == ["a"]  # b is not worse than a, but not better than random
+    none = ev.verdicts([pair("a", "random", -0.1, 0.3), pair("b", "random", 0.1, 0.3), pair("a", "b", 0.0, 1.0)])
+    assert none[("t", "1L", "ess", np.nan)]["best"] == []

@@ -304,7 +304,7 @@ def interval_plot(df, value: str, low: str | None = None, high: str | None = Non
         ax.set_xlabel(xlabel or value)
     handles = [Line2D([], [], marker="o", ls="", color="0.3", label="significantly worse than the best")]
     if tied is not None:
-        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", label="among the best (not significantly worse)"))
+        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="0.3", label="among the best (beats random, not significantly worse)"))
     if null is not None:
         handles.append(Line2D([], [], marker="x", ls="", color="0.3", label="not significantly better than random"))
     if len(handles) > 1:

@@ -51,7 +51,7 @@ def plot_frame(summary: pd.DataFrame, verdicts: dict, metric: str, level=None, s
 def metric_table(summary: pd.DataFrame, verdicts: dict, metric: str, level=None, subset: str = "all",
                  methods=None) -> pd.DataFrame:
     """Method × (task, model) table of ``value [low, high]`` (mean over seeds, seeds-then-points
-    interval): the best methods (not significantly worse than any other, Holm-corrected) in
+    interval): the best methods (better than random and not significantly worse than any other, Holm-corrected) in
     bold, a † where a method is not significantly better than the random map, "diverged" for
     methods whose relevance exploded, "empty" for methods whose maps are mostly all zero."""
     r = _select(summary, metric, level, subset)

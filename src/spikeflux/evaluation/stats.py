@@ -83,8 +83,11 @@ def paired(a_by_seed: list, b_by_seed: list, n_boot: int = 1000, seed: int = 0, 
     """Method ``a`` against ``b`` on the same units: per seed, the per-point values of both.
 
     Returns ``diff`` (mean over seeds of the per-seed statistic of a − b), its hierarchical
-    interval, the Wilcoxon signed-rank ``p`` over every (seed, point) pair with both values
-    finite (``p = 1`` when every difference is 0) and ``n`` pairs.
+    interval, the Wilcoxon signed-rank ``p`` and ``n``. The test's unit is the *point*: every
+    seed scores the same points, so the differences of one point under several trained seeds
+    are not independent; each point contributes the mean over seeds of its finite differences
+    (``n`` points with at least one), never one observation per (seed, point), which would
+    count a point as several. ``p = 1`` when every difference is 0.
     """
     diffs = []
     for a, b in zip(a_by_seed, b_by_seed):
@@ -94,8 +97,15 @@ def paired(a_by_seed: list, b_by_seed: list, n_boot: int = 1000, seed: int = 0, 
         d = a - b
         diffs.append(np.where(np.isfinite(a) & np.isfinite(b), d, np.nan))
     diff, lo, hi = hierarchical_ci(diffs, n_boot=n_boot, seed=seed, statistic=statistic)
-    d = np.concatenate(diffs) if diffs else np.zeros(0)
-    d = d[np.isfinite(d)]
+    if diffs and len({x.shape for x in diffs}) > 1:
+        raise ValueError("paired: the seeds were scored on different numbers of points "
+                         f"({', '.join(str(len(x)) for x in diffs)}); the points must be the same for every seed")
+    if diffs:
+        stacked = np.stack(diffs)
+        seen = np.isfinite(stacked).any(0)
+        d = np.nanmean(np.where(np.isfinite(stacked), stacked, np.nan)[:, seen], axis=0)
+    else:
+        d = np.zeros(0)
     if len(d) == 0:
         p = np.nan
     elif np.all(d == 0):

@@ -197,15 +197,16 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
                        higher_is_better=False, category="degeneracy", status=f"diverged: {err}"[:200])
             return ([row], [], {}) if return_scores else ([row], [])
         extras = dict(target=info["target"], amplification=info["amplification"], explained=info["explained"])
-        if n_perturb:
-            explain_fn = lambda Xp, c: attribute(net, Xp, method, W, c, contrast=contrast, **options)[0]  # noqa: E731
         if info["amplification"] is not None and not np.nanmedian(info["amplification"]) <= AMPLIFICATION_BOUND:
-            status = "diverged"
+            status = "diverged"  # reported, never ranked: only its degeneracy is scored
+        if n_perturb and status == "ok":
+            explain_fn = lambda Xp, c: attribute(net, Xp, method, W, c, contrast=contrast, **options)[0]  # noqa: E731
     case = _make_case(net, points, A, clean, n_classes, state, bias_channel=bias_channel, seed=seed,
                       explain=explain_fn, n_perturb=n_perturb, levels=tuple(levels), thresholds=tuple(thresholds),
                       n_draws=n_draws, **extras)
-    names = [m for m in METRICS if method not in BASELINES or METRICS[m].category in
-             ("correctness", "output-completeness")]
+    names = [m for m in METRICS if (method not in BASELINES or METRICS[m].category in
+                                    ("correctness", "output-completeness"))
+             and (status == "ok" or METRICS[m].category == "degeneracy")]
     scores = score(case, names)
     rows = _rows(scores, dataset=dataset, model=model, seed=model_seed, method=method, rng_seed=seed, status=status)
     curves = _curves(case, dataset=dataset, model=model, seed=model_seed, method=method)
@@ -457,6 +458,16 @@ def compare(result: SuiteResult, metrics=RANKED, n_boot: int = 1000, subsets: di
         names = list(by_method)
         info = METRICS[metric]
         block = []
+        # a diverged method has no perturbation scores (only its degeneracy is measured): its pairs
+        # are in the table, marked by their status, with no difference and no p
+        unscored = sorted(m for (t, d, m), st in stat.items() if t == task and d == depth and st == "diverged"
+                          and m not in by_method)
+        for a in unscored:
+            for b in names:
+                block.append(dict(dataset=task, model=depth, metric=metric, level=level, method_a=a, method_b=b,
+                                  higher_is_better=info.higher_is_better, n_seeds=0, status_a="diverged",
+                                  status_b=stat.get((task, depth, b), "ok"), diff=np.nan, ci_low=np.nan,
+                                  ci_high=np.nan, p=np.nan, n=0))
         for i, a in enumerate(names):
             for b in names[i + 1:]:
                 seeds = sorted(set(by_method[a]) & set(by_method[b]))
@@ -478,8 +489,9 @@ def compare(result: SuiteResult, metrics=RANKED, n_boot: int = 1000, subsets: di
 def verdicts(pairs: list, alpha: float = 0.05) -> dict:
     """``(task, depth, metric, level) -> {"best": [...], "beats_random": [...]}``.
 
-    Best: not significantly worse (Holm-corrected) than any other method; beats random:
-    significantly better than the random map."""
+    Beats random: significantly better (Holm-corrected) than the random map. Best: among the
+    methods that beat random, those not significantly worse than any other method; a method
+    that cannot be told from random maps is never called best (empty when none beats random)."""
     out: dict = {}
     for r in pairs:
         level = float(r["level"])
@@ -497,8 +509,8 @@ def verdicts(pairs: list, alpha: float = 0.05) -> dict:
             d["beats_random"].add(a)
         if a == "random" and not better_a:
             d["beats_random"].add(b)
-    return {k: dict(best=sorted(v["methods"] - v["worse"] - set(BASELINES)), beats_random=sorted(v["beats_random"]))
-            for k, v in out.items()}
+    return {k: dict(best=sorted((v["methods"] & v["beats_random"]) - v["worse"] - set(BASELINES)),
+                    beats_random=sorted(v["beats_random"])) for k, v in out.items()}
 
 
 def agreement(summary: list, metrics=RANKED) -> list:
@@ -546,8 +558,9 @@ def suite(profile: str = "full", seed: int = 0) -> tuple[dict, list]:
     offset = syn_data.offsets()["test"]
     adl = tasks.adl_splits(tasks.adl_subjects(max_days=D["max_days"]))
 
-    def per_class(task):
-        return P["per_class"] or DEFAULT_PER_CLASS[task]
+    def per_class(task):  # the profile's points per class (and subject): one number, or one per task
+        n = P["per_class"]
+        return (n.get(task) if isinstance(n, dict) else n) or DEFAULT_PER_CLASS[task]
 
     points = {
         "synthetic": make_points("synthetic", {"synthetic": syn_splits["test"]}, per_class("synthetic"), P["window"],
@@ -671,7 +684,7 @@ def ig_convergence(net: LIFNetwork, points: PointSet, steps=(4, 8, 16, 32, 64), 
         maps[s], info = attribute(net, pts.X, "integrated-gradients", pts.window, clean, n_steps=s,
                                   bias_channel=bias_channel)
         gap = np.abs(maps[s].sum((1, 2)) - info["target"]) / np.maximum(np.abs(info["target"]), 1e-12)
-        rows.append(dict(n_steps=s, median_gap=float(np.median(gap))))
+        rows.append(dict(n_steps=s, median_gap=float(np.median(gap)), n=len(pts)))
     for r, a, b in zip(rows, steps, steps[1:]):
         change = frobenius(maps[b] - maps[a]) / np.maximum(frobenius(maps[b]), 1e-300)
         r["change_to_next"] = float(np.median(change))
