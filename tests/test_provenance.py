@@ -63,7 +63,12 @@ def test_timings_table(tmp_path):
                                                                                          index=False)
     table, status = provenance.timings_table(tmp_path)
     assert list(table.notebook) == ["a", "b", "total"] and table.seconds.iloc[-1] == 120.0
-    assert status == "The 2 chapters before this appendix took 120 s (2.0 min) in all."
+    assert status == "The 2 chapters before this appendix took 120 s (2.0 min) of notebook time in all."
+    pd.DataFrame(dict(notebook=["a", "b"], profile="quick", seconds=[30.0, 90.0], status="executed",
+                      elapsed=[30.5, 95.0])).to_csv(tmp_path / "timings.csv", index=False)
+    _, status = provenance.timings_table(tmp_path)
+    assert status.endswith("They ran side by side, so the run had taken 95 s (1.6 min) of wall time when the last "
+                           "of them ended.")
 
 
 def test_platform_rows_and_commit(tmp_path):

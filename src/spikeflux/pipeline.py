@@ -408,7 +408,8 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
 
     params = dict(profile=profile, seed=seed, device=device)
     todo = ordered(only, deps)
-    timings: list[tuple[str, float, str]] = []
+    timings: list[tuple[str, float, str, float]] = []
+    t_run = time.perf_counter()
     write_timings(timings, profile)  # a fresh table: only this run's notebooks are listed
     if jobs > 1:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -431,7 +432,7 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
         data, key, digest = reuse(store_, nb, params, upstream(nb), out_dir=out_dir) if store_ else (None, "", "")
         keys[nb.name] = key or None
         if data is not None:
-            timings.append((nb.name, float(data.get("seconds", 0.0)), "reused"))
+            timings.append((nb.name, float(data.get("seconds", 0.0)), "reused", time.perf_counter() - t_run))
             write_timings(timings, profile)
             print(f"[pipeline] {nb.name} reused from the cache (code and inputs unchanged)", flush=True)
             return True
@@ -446,7 +447,7 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
             store(store_, nb, params, key, digest, seconds, executed[nb.name][3], out_dir)
             if key:  # the book gets the same merged notebook a later reuse writes: a rebuild rewrites nothing
                 reuse(store_, nb, params, upstream(nb), out_dir=out_dir)
-        timings.append((nb.name, seconds, "executed"))
+        timings.append((nb.name, seconds, "executed", time.perf_counter() - t_run))
         write_timings(timings, profile)
         print(f"[pipeline] {nb.name} done in {seconds:.1f} s", flush=True)
 
@@ -482,27 +483,31 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
         for name, (key, digest, seconds, window) in executed.items():
             store(store_, next(nb for nb in NOTEBOOKS if nb.name == name), params, key, digest, seconds, window,
                   out_dir)
-    total = sum(s for _, s, how in timings if how == "executed")
+    total = sum(s for _, s, how, _ in timings if how == "executed")
     print("\n[pipeline] timing summary (profile={}, jobs={}):".format(profile, jobs))
-    for name, s, how in timings:
+    for name, s, how, _ in timings:
         print(f"  {name:<24s} {s:8.1f} s  {how}")
-    n_reused = sum(how == "reused" for *_, how in timings)
+    n_reused = sum(how == "reused" for _, _, how, _ in timings)
     print(f"  {'executed now':<24s} {total:8.1f} s  ({len(timings) - n_reused} executed, {n_reused} reused)")
-    return [(name, s) for name, s, _ in timings]
+    print(f"  {'wall time':<24s} {time.perf_counter() - t_run:8.1f} s")
+    return [(name, s) for name, s, *_ in timings]
 
 
 def write_timings(timings: list[tuple], profile: str) -> Path:
-    """Write ``<derived>/timings.csv`` (notebook, profile, seconds, status) for the notebooks run so far.
+    """Write ``<derived>/timings.csv`` (notebook, profile, seconds, status, elapsed) for the notebooks run so far.
 
     ``status`` is ``executed`` or ``reused`` (from the cache; ``seconds`` is then the wall
-    time of the execution that produced the cached outputs).
+    time of the execution that produced the cached outputs); ``elapsed`` the wall time from the
+    start of the run to the end of that notebook (notebooks run side by side, so the last
+    ``elapsed``, not the sum of ``seconds``, is the run's duration).
     """
     path = derived_dir() / "timings.csv"
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["notebook", "profile", "seconds", "status"])
-        w.writerows((t[0], profile, f"{t[1]:.2f}", t[2] if len(t) > 2 else "executed") for t in timings)
+        w.writerow(["notebook", "profile", "seconds", "status", "elapsed"])
+        w.writerows((t[0], profile, f"{t[1]:.2f}", t[2] if len(t) > 2 else "executed",
+                     f"{t[3]:.2f}" if len(t) > 3 else "") for t in timings)
     tmp.replace(path)  # readers never see a half-written table
     return path
 

@@ -176,7 +176,11 @@ def timings_table(derived: Path) -> tuple[pd.DataFrame, str]:
     total_seconds = float(timings["seconds"].sum()) if len(timings) else 0.0
     if len(timings):
         status = (f"The {len(timings)} chapters before this appendix took {total_seconds:.0f} s "
-                  f"({total_seconds / 60:.1f} min) in all.")
+                  f"({total_seconds / 60:.1f} min) of notebook time in all.")
+        elapsed = pd.to_numeric(timings["elapsed"], errors="coerce") if "elapsed" in timings else None
+        if elapsed is not None and elapsed.notna().any():
+            status += (f" They ran side by side, so the run had taken {elapsed.max():.0f} s "
+                       f"({elapsed.max() / 60:.1f} min) of wall time when the last of them ended.")
     else:
         status = ("No chapter was executed before this appendix in this run (it was run alone), "
                   "so there are no wall times to report.")

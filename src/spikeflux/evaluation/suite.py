@@ -205,7 +205,7 @@ def evaluate(net: LIFNetwork, points: PointSet, method: str, n_classes: int, *, 
                       explain=explain_fn, n_perturb=n_perturb, levels=tuple(levels), thresholds=tuple(thresholds),
                       n_draws=n_draws, **extras)
     names = [m for m in METRICS if (method not in BASELINES or METRICS[m].category in
-                                    ("correctness", "output-completeness"))
+                                    ("correctness", "output-completeness", "ground truth"))
              and (status == "ok" or METRICS[m].category == "degeneracy")]
     scores = score(case, names)
     rows = _rows(scores, dataset=dataset, model=model, seed=model_seed, method=method, rng_seed=seed, status=status)
