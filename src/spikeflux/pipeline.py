@@ -489,7 +489,6 @@ def run(profile: str = "quick", seed: int = 0, device: str = "cpu", only: list[s
         print(f"  {name:<24s} {s:8.1f} s  {how}")
     n_reused = sum(how == "reused" for _, _, how, _ in timings)
     print(f"  {'executed now':<24s} {total:8.1f} s  ({len(timings) - n_reused} executed, {n_reused} reused)")
-    print(f"  {'wall time':<24s} {time.perf_counter() - t_run:8.1f} s")
     return [(name, s) for name, s, *_ in timings]
 
 
