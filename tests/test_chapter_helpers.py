@@ -113,3 +113,25 @@ def test_correct_examples_are_correct_and_follow_the_classes():
     assert again[0][0] == t  # the same generator state draws the same step
     classes = sorted(set(y[length:].tolist()))
     assert len(tasks.correct_examples(net, x, y, classes, 1, length, np.random.default_rng(1))) == 1  # stops at n
+
+
+def test_explain_examples_and_ig_step_gaps_equal_direct_calls():
+    from spikeflux.explain.examples import explain_examples, ig_step_gaps
+
+    net = LIFNetwork([3, 6, 4], tau_mem=2e-2, weight_scale=3.0, seed=5).double()
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(60, 3, generator=g, dtype=torch.float64) < 0.4).double()
+    x[:, 0] = 1.0
+    nets, examples = {("t", "2L"): net}, {("t", "2L"): [(7, x)], ("t", "3L"): []}
+    maps, rows = explain_examples(nets, examples, ["lrp-epsilon", "saliency"], 30, "runner-up")
+    e = explain(net, x, 59, method="lrp-epsilon", window=30, contrast="runner-up")
+    assert np.array_equal(maps[("t", "2L", 0, "lrp-epsilon")], e.attribution.numpy())
+    r = rows[rows.method == "lrp-epsilon"].iloc[0]
+    f = float(e.info["explained_value"])
+    assert r.explained == f and r.rel_gap == pytest.approx(abs(e.attribution.sum().item() - f) / abs(f))
+    assert r.support == plots.support_lag(e.attribution.numpy()) and len(rows) == 2
+    ig = ig_step_gaps(nets, examples, (2, 8), 30, "runner-up", {"bias_channel": 0})
+    assert list(ig.n_steps) == [2, 8] and set(ig.model) == {"2L"}  # models without examples are skipped
+    e8 = explain(net, x, 59, method="integrated-gradients", window=30, contrast="runner-up", n_steps=8, bias_channel=0)
+    d = float(e8.info["f_input"][0]) - float(e8.info["f_baseline"][0])
+    assert ig.rel_gap.iloc[1] == pytest.approx(abs(float(e8.info["completeness_gap"][0])) / abs(d))
