@@ -101,9 +101,8 @@ def paired(a_by_seed: list, b_by_seed: list, n_boot: int = 1000, seed: int = 0, 
         raise ValueError("paired: the seeds were scored on different numbers of points "
                          f"({', '.join(str(len(x)) for x in diffs)}); the points must be the same for every seed")
     if diffs:
-        stacked = np.stack(diffs)
-        seen = np.isfinite(stacked).any(0)
-        d = np.nanmean(np.where(np.isfinite(stacked), stacked, np.nan)[:, seen], axis=0)
+        stacked = np.stack(diffs)  # (seeds, points), NaN where a value was not finite
+        d = np.nanmean(stacked[:, ~np.isnan(stacked).all(0)], axis=0)
     else:
         d = np.zeros(0)
     if len(d) == 0:
