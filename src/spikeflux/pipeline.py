@@ -53,7 +53,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("explanations", needs=("synthetic", "adl")),
     Notebook("evaluation", needs=("synthetic", "adl")),
     Notebook("anomaly"),
-    Notebook("beyond_lif", needs=("synthetic",)),
+    Notebook("beyond_lif"),
     Notebook("shapley", needs=("synthetic",)),
     Notebook("cue"),
     Notebook("uea"),
