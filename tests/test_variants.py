@@ -109,6 +109,10 @@ def test_mark_unlearned_and_best_methods():
     assert ("cue", "ALIF (chance)", "ess") == next(k for k in v if k[1].startswith("ALIF"))[:3]
     assert variants.best_methods(v, "ess") == {"cue": "plain LIF: lrp-epsilon, saliency",
                                                "synthetic": "no model learned"}
+    v[("cue", "plain LIF", "ess", np.nan)]["beats_random"] = ["lrp-epsilon"]
+    assert variants.null_methods(v, "ess", ["lrp-epsilon", "saliency"]) == {"cue": "plain LIF: saliency",
+                                                                           "synthetic": "no model learned"}
+    assert variants.null_methods(v, "ess", ["lrp-epsilon"])["cue"] == "none"
 
 
 def test_delay_shift_known_answer():

@@ -176,6 +176,19 @@ def best_methods(verdicts: dict, metric: str) -> dict:
     return {task: "; ".join(out[task]) if task in out else "no model learned" for task in tasks}
 
 
+def null_methods(verdicts: dict, metric: str, methods) -> dict:
+    """``task -> "model: methods; ..."``: the ``methods`` not significantly better than the random map by
+    ``metric`` on each model (models marked by :func:`mark_unlearned` left out, "no model learned" if that
+    leaves none; "none" where every method beats it)."""
+    out: dict = {}
+    for (task, model, m, _), v in verdicts.items():
+        if m == metric and not model.endswith(" (chance)"):
+            null = [x for x in methods if x not in v["beats_random"]]
+            out.setdefault(task, []).extend([f"{model}: {', '.join(null)}"] if null else [])
+    return {task: ("; ".join(out[task]) or "none") if task in out else "no model learned"
+            for task in dict.fromkeys(t for t, *_ in verdicts)}
+
+
 def delay_shift(by_delay: pd.DataFrame, plain: str = PLAIN) -> pd.DataFrame:
     """Variant − plain of a (model, method) × delay-bin table (bins in order of delay), per method: the
     change in the nearest bin, in the farthest bin, and of the far − near difference."""
