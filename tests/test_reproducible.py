@@ -23,8 +23,8 @@ PARAMS = dict(profile="quick", seed=0, device="cpu")
 #: tables every chapter run must write (a run that writes nothing would pass trivially)
 EXPECTED = {"models/synthetic_accuracy.csv", "adl_accuracy.csv", "sink_budget.csv", "evaluation/results.csv",
             "evaluation/curves.csv", "evaluation/pairs.csv", "evaluation/sanity.csv", "evaluation/explained.csv",
-            "anomaly_detection.csv", "anomaly_localisation.csv", "beyond_lif_faithfulness.csv",
-            "shapley/agreement.csv", "models/uea_accuracy.csv", "models/uea_evaluation.csv"}
+            "anomaly_detection.csv", "anomaly_localisation.csv", "beyond_lif/accuracy.csv",
+            "beyond_lif/evaluation.csv", "shapley/agreement.csv", "models/uea_accuracy.csv", "models/uea_evaluation.csv"}
 
 
 def _varies(path: Path) -> bool:

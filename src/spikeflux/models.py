@@ -69,6 +69,16 @@ def weights_path(task: str, depth: str, root: Path | None = None, seed: int = 0)
     return (root or derived_dir()) / "models" / name
 
 
+def train_config(task: str, depth: str, *, seed: int = 0, max_epochs: int = 50, patience: int = 10,
+                 **overrides) -> TrainConfig:
+    """The optimisation settings :func:`fit` trains ``task``/``depth`` with: the learning rate, batch size
+    and window of ``HYPERPARAMS`` (or ``overrides``; the window defaults to 900 steps), the epoch budget
+    and the seed. The LIF switches among ``overrides`` (``recurrent``, ``reset``, ...) do not enter it."""
+    hp = {**HYPERPARAMS[(task, depth)], **overrides}
+    return TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp.get("window", TrainConfig.window),
+                       max_epochs=max_epochs, patience=patience, seed=seed)
+
+
 def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int = 50, patience: int = 10,
         progress: bool = True, save: bool = True, device=None, **overrides) -> tuple[LIFNetwork, History, dict]:
     """Build, train (early stopping on validation NLL) and test one model.
@@ -80,10 +90,8 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     sets one (an override may too), else 900 steps. With ``save`` the weights go to :func:`weights_path`
     together with the hyper-parameters, history and test scores.
     """
-    hp = {**HYPERPARAMS[(task, depth)], **overrides}
     net = build(task, depth, seed=seed, device=device, **overrides)
-    cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp.get("window", TrainConfig.window),
-                      max_epochs=max_epochs, patience=patience, seed=seed)
+    cfg = train_config(task, depth, seed=seed, max_epochs=max_epochs, patience=patience, **overrides)
     hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
     x_test, y_test = splits["test"][:2]
     logits = predict_series(net, x_test)

@@ -56,7 +56,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("conservation", needs=("synthetic", "adl")),
     Notebook("explanations", needs=("synthetic", "adl")),
     Notebook("anomaly"),
-    Notebook("beyond_lif", needs=("synthetic",)),
+    Notebook("beyond_lif"),
     Notebook("shapley", needs=("synthetic",)),
     Notebook("cue"),
     Notebook("uea"),

@@ -33,6 +33,13 @@ PROFILES: dict[str, dict[str, dict]] = {
         # notebooks/shapley.md: every method against exact Shapley values of input features
         "shapley": dict(window=32, max_features=8, per_class=1, generated=1, generated_points=3, n_samples=10,
                         kernel_samples=90, k=2),
+
+        # notebooks/beyond_lif.md: the plain 2L model and its variants trained from scratch on the synthetic
+        # (the synthetic profile's data) and delayed-cue tasks with one budget, then the suite on them
+        "beyond_lif": dict(seeds=(0,), max_epochs=dict(synthetic=1, cue=2), patience=dict(synthetic=1, cue=2),
+                           cue_steps=30_000, per_class=dict(synthetic=1, cue=1), window=300, n_perturb=0,
+                           methods=("lrp-epsilon", "tsa-ns", "saliency"), delay_bins=2,
+                           conservation_window=300, n_targets=8),
     },
     "full": {
         # the 60-minute budget of the full book (reproducibility appendix): 9 networks per task
@@ -65,6 +72,15 @@ PROFILES: dict[str, dict[str, dict]] = {
                      repeat=2),
         "shapley": dict(window=64, max_features=16, per_class=6, generated=3, generated_points=8, n_samples=25,
                         kernel_samples=425, k=4),
+
+        # sized from measured costs on one core: an epoch of a 2L model takes 1.2-1.8 s on the synthetic task's
+        # 900k steps and 1.6-2.5 s on 200k cue steps (the cue models need 8-10 epochs to learn); one model-seed
+        # of the suite (6 methods + 2 baselines, 12-16 points) 4-6 s with continuity, 4-5 s without. In all about
+        # 2 seeds x (5 x 4 x 1.5 + 4 x 10 x 2) = 220 s of training and 18 x 5 = 90 s of evaluation
+        "beyond_lif": dict(seeds=(0, 1), max_epochs=dict(synthetic=4, cue=10), patience=dict(synthetic=2, cue=4),
+                           cue_steps=200_000, per_class=dict(synthetic=4, cue=4), window=300, n_perturb=1,
+                           methods=("lrp-epsilon", "tsa-s", "tsa-ns", "sam", "saliency", "integrated-gradients"),
+                           delay_bins=3, conservation_window=500, n_targets=16),
     },
 }
 
