@@ -142,7 +142,12 @@ def test_training_smoke(task):
     assert (run.alarms.onset >= 2000).all()
     first, last = task.span
     np.testing.assert_array_equal(run.alarms.true, (run.alarms.onset >= first) & (run.alarms.onset <= last + ecg.MERGE))
-    assert len(run.localisation) == 2 * int(run.alarms.true.sum())
+    assert len(run.localisation) == 2 * (int(run.alarms.true.sum()) + 1)  # every true alarm's onset, the span peak
+    peak = run.localisation[run.localisation["at"] == "span peak"]
+    assert (peak.step == first + np.argmax(run.score[first:last + 1])).all()
+    onsets = run.localisation[run.localisation["at"] == "alarm onset"]
+    np.testing.assert_array_equal(np.unique(onsets.step), run.alarms.onset[run.alarms.true])
     summary = ecg.localisation_summary([run], ["lrp-epsilon", "random"])
-    assert list(summary.index) == ["lrp-epsilon", "random"]
+    assert list(summary.index) == [(at, m) for at in ecg.POINTS for m in ("lrp-epsilon", "random")]
+    assert summary.maps[("span peak", "random")] == 1
     assert isinstance(ecg.detection_summary([run]), pd.DataFrame)

@@ -32,7 +32,7 @@ from .injection import SPLIT_CODES
 
 __all__ = ["EcgKind", "ECG_KINDS", "ECG_DETECTOR", "EcgInjection", "inject_ecg", "injected_parts",
            "training_series", "real_span", "span_mask", "span_localisation", "EcgRun", "run_seed", "detection_summary",
-           "localisation_summary", "kinds_table", "chapter_texts", "WINDOW", "HISTORY", "MERGE"]
+           "localisation_summary", "POINTS", "kinds_table", "chapter_texts", "WINDOW", "HISTORY", "MERGE"]
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,8 @@ def run_seed(task: EcgTask, seed: int, *, train_copies: int, val_copies: int, te
     recording's start, so a part has its real history. Alarms: :func:`find_alarms` with onsets in the test part
     (``merge`` steps); an alarm is true when its onset lies in the span or at most ``merge`` steps after it
     (:func:`~spikeflux.anomaly.alarms.match_alarms`, the ADL rule), and each is explained at its onset over ``window``
-    steps (excerpt of ``history``) with every method of ``methods`` (``"random"``: seeded Gaussian maps).
+    steps (excerpt of ``history``) with every method of ``methods`` (``"random"``: seeded Gaussian maps); so is the
+    step of the span with the highest score (``"span peak"``, explained whether or not it raised an alarm).
     """
     lo, hi = task.bounds["test"]
     first, last = task.span
@@ -247,20 +248,22 @@ def run_seed(task: EcgTask, seed: int, *, train_copies: int, val_copies: int, te
     detection = pd.DataFrame(rows).T.assign(seed=seed)
     alarms = find_alarms(score, tau, merge=merge)
     alarms = match_alarms(alarms[alarms.onset >= lo].reset_index(drop=True), real_span(task), tolerance=merge)
+    peak = first + int(np.argmax(score[first:last + 1]))
+    points = [("alarm onset", int(a.onset)) for a in alarms[alarms.true].itertuples()] + [("span peak", peak)]
     loc, seconds = [], {m: [] for m in methods}
     dnet = net.double()
-    for i, a in alarms[alarms.true].iterrows():
+    for k, (at, t) in enumerate(points):
         for m in methods:
             t1 = time.perf_counter()
             if m == "random":
-                A = np.random.default_rng([seed, 7, i]).normal(size=(len(task.inputs), min(window, int(a.onset) + 1)))
+                A = np.random.default_rng([seed, 7, k]).normal(size=(len(task.inputs), min(window, t + 1)))
             else:
-                A = explain_alarm(dnet, task.x, int(a.onset), m, window=window, history=history,
+                A = explain_alarm(dnet, task.x, t, m, window=window, history=history,
                                   contrast="runner-up").attribution.numpy()
             seconds[m].append(time.perf_counter() - t1)
-            mask = span_mask(int(a.onset), A.shape[1], task.span, len(task.inputs))
-            loc.append(dict(seed=seed, alarm=i, onset=int(a.onset), method=m, **span_localisation(A, mask)))
-    localisation = pd.DataFrame(loc, columns=["seed", "alarm", "onset", "method", "span_share", "positive_share",
+            mask = span_mask(t, A.shape[1], task.span, len(task.inputs))
+            loc.append(dict(seed=seed, at=at, step=t, score=float(score[t]), method=m, **span_localisation(A, mask)))
+    localisation = pd.DataFrame(loc, columns=["seed", "at", "step", "score", "method", "span_share", "positive_share",
                                               "chance"])
     return EcgRun(seed, net.float(), hist, tau, score, detection, alarms, localisation, train_seconds,
                   {m: float(np.mean(v)) if v else float("nan") for m, v in seconds.items()})
@@ -271,17 +274,23 @@ def detection_summary(runs: list[EcgRun]) -> pd.DataFrame:
     :func:`~spikeflux.anomaly.detector.detection_scores`, plus ``seeds``)."""
     rows = pd.concat([r.detection.rename_axis("set").reset_index() for r in runs], ignore_index=True)
     metrics = ["precision", "recall", "f1", "roc_auc", "average_precision", "positives", "seconds"]
-    out = rows.groupby("set", sort=False)[metrics].agg(lambda v: np.nanmean(v.astype(float)))
+    out = rows[["set"]].join(rows[metrics].astype(float)).groupby("set", sort=False).mean()  # NaNs skipped
     return out.assign(seeds=len(runs))
 
 
+#: the explained steps of :func:`run_seed`, in table order
+POINTS = ("alarm onset", "span peak")
+
+
 def localisation_summary(runs: list[EcgRun], methods) -> pd.DataFrame:
-    """Per method, over the true alarms of every seed: the mean ``span_share``, ``positive_share`` and
-    ``chance``, their ratio ``span_share / chance`` and the number of maps (rows in ``methods``' order)."""
+    """Per explained step (:data:`POINTS`) and method, over every seed: the mean ``span_share``,
+    ``positive_share`` and ``chance``, their ratio ``lift = span_share / chance`` and the number of maps
+    (index ``(at, method)`` in that order; rows without maps are kept with NaN)."""
     loc = pd.concat([r.localisation for r in runs], ignore_index=True)
-    out = loc.groupby("method")[["span_share", "positive_share", "chance"]].mean().reindex(list(methods))
+    index = pd.MultiIndex.from_product([POINTS, list(methods)], names=["at", "method"])
+    out = loc.groupby(["at", "method"])[["span_share", "positive_share", "chance"]].mean().reindex(index)
     out["lift"] = out.span_share / out.chance
-    return out.assign(maps=loc.groupby("method").size().reindex(list(methods)).fillna(0).astype(int))
+    return out.assign(maps=loc.groupby(["at", "method"]).size().reindex(index).fillna(0).astype(int))
 
 
 def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, loc: pd.DataFrame,
@@ -292,27 +301,42 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
     alarms = pd.concat([r.alarms for r in runs], ignore_index=True)
     with_true = sum(bool(r.alarms.true.any()) for r in runs)
     n = len(runs)
+    first, last = task.span
+    early = int(((alarms.onset < first) & (alarms.end >= first)).sum())
     alarm = (f"Over the {n} seed(s) the detectors raise {len(alarms)} alarm(s) on the test part, "
-             f"{int(alarms.true.sum())} of them true (onset in the labelled span or at most {MERGE} steps after it); "
-             f"{with_true} of the {n} seed(s) raise a true alarm.")
+             f"{int(alarms.true.sum())} of them true (onset in the labelled span or at most {MERGE} steps after it), "
+             f"and {with_true} of the {n} seed(s) raise a true alarm; {early} alarm(s) cover the span but began before "
+             "it, and count as false, since their onset precedes the anomaly.")
     f = lambda v: f"{v:.2f}" if np.isfinite(v) else "–"  # noqa: E731
-    if loc.maps.sum() == 0:
-        where = "No detector raised a true alarm under this profile, so there is no explanation to score."
-    else:
-        parts = [f"{m} {f(loc.span_share[m])}" for m in loc.index if m != "lrp-epsilon"]
-        where = (f"LRP-ε puts {f(loc.span_share['lrp-epsilon'])} of $|A|$ on the span's steps, where the span fills "
-                 f"{f(loc.chance['lrp-epsilon'])} of the window (lift {f(loc.lift['lrp-epsilon'])}); "
-                 + ", ".join(parts) + ".")
+    def sentence(at, intro):
+        rows = loc.loc[at]
+        others = ", ".join(f"{m} {f(rows.span_share[m])}" for m in rows.index if m != "lrp-epsilon")
+        return (f"{intro} LRP-ε puts {f(rows.span_share['lrp-epsilon'])} of $|A|$ on the span's steps, where the span "
+                f"fills {f(rows.chance['lrp-epsilon'])} of the window (lift {f(rows.lift['lrp-epsilon'])}); {others}.")
+
+    onset = (sentence("alarm onset", f"At the onsets of the {int(loc.maps['alarm onset'].iloc[0])} true alarm(s),")
+             if loc.loc["alarm onset"].maps.sum() else "No detector raised a true alarm under this profile, so no alarm "
+             "onset is explained.")
+    peaks = pd.concat([r.localisation[r.localisation["at"] == "span peak"].head(1) for r in runs])
+    above = int((peaks.score.to_numpy() > np.array([r.tau for r in runs])).sum())
+    where = onset + " " + sentence("span peak", f"At the span's highest-score step (above the threshold for {above} "
+                                                f"of the {n} seed(s)),")
+    auc = float(detection.roc_auc["test, the labelled span"])
+    verdict = ("The detector ranks the span's steps no higher than the normal steps of the test part: the generic "
+               "faults it learnt do not transfer to this premature beat." if auc <= 0.55 else
+               "The detector ranks the span's steps above most normal steps of the test part, though it was never "
+               "shown a premature beat.")
     raw = len(task.values) * task.factor
     return {"ecg-raw-seconds": f"{raw / 360:.1f}", "ecg-factor": f"{task.factor}",
             "ecg-step-ms": f"{1000 * task.step_seconds:.1f}", "ecg-threshold": f"{float(task.threshold[0]):.3f}",
             "ecg-span-steps": f"{task.span[0]}..{task.span[1]}", "ecg-n-seeds": f"{n}",
             "ecg-real-roc_auc": f(detection.roc_auc["test, the labelled span"]),
-            "ecg-real-f1": f(detection.f1["test, the labelled span"]),
+            "ecg-real-f1": f(detection.f1["test, the labelled span"]), "ecg-real-verdict": verdict,
             "ecg-real-roc_auc-min": f(real.min()), "ecg-real-roc_auc-max": f(real.max()),
             "ecg-val-roc_auc": f(detection.roc_auc["validation, injected"]),
             "ecg-inj-roc_auc": f(detection.roc_auc["test, injected (before the span)"]),
             "ecg-train-seconds": f"{(task.bounds['train'][1] - task.bounds['train'][0]) * task.step_seconds:.1f}",
             "ecg-window": f"{WINDOW}", "ecg-history": f"{HISTORY}", "ecg-alarm-sentence": alarm,
             "ecg-loc-sentence": where, "ecg-seconds": f"{seconds:.0f}",
-            "ecg-lrp-lift": f(loc.lift.get("lrp-epsilon", np.nan))}
+            "ecg-lrp-lift": f(loc.lift[("span peak", "lrp-epsilon")]),
+            "ecg-lrp-lift-onset": f(loc.lift[("alarm onset", "lrp-epsilon")])}
