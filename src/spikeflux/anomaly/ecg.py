@@ -271,11 +271,11 @@ def run_seed(task: EcgTask, seed: int, *, train_copies: int, val_copies: int, te
 
 def detection_summary(runs: list[EcgRun]) -> pd.DataFrame:
     """The detection rows of every seed, averaged per row (columns as
-    :func:`~spikeflux.anomaly.detector.detection_scores`, plus ``seeds``)."""
+    :func:`~spikeflux.anomaly.detector.detection_scores`, ``seconds`` renamed ``steps``, plus ``seeds``)."""
     rows = pd.concat([r.detection.rename_axis("set").reset_index() for r in runs], ignore_index=True)
     metrics = ["precision", "recall", "f1", "roc_auc", "average_precision", "positives", "seconds"]
     out = rows[["set"]].join(rows[metrics].astype(float)).groupby("set", sort=False).mean()  # NaNs skipped
-    return out.assign(seeds=len(runs))
+    return out.rename(columns={"seconds": "steps"}).assign(seeds=len(runs))
 
 
 #: the explained steps of :func:`run_seed`, in table order
@@ -311,7 +311,7 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
     def sentence(at, intro):
         rows = loc.loc[at]
         others = ", ".join(f"{m} {f(rows.span_share[m])}" for m in rows.index if m != "lrp-epsilon")
-        return (f"{intro} LRP-ε puts {f(rows.span_share['lrp-epsilon'])} of $|A|$ on the span's steps, where the span "
+        return (f"{intro} LRP-ε puts {f(rows.span_share['lrp-epsilon'])} of |A| on the span's steps, where the span "
                 f"fills {f(rows.chance['lrp-epsilon'])} of the window (lift {f(rows.lift['lrp-epsilon'])}); {others}.")
 
     onset = (sentence("alarm onset", f"At the onsets of the {int(loc.maps['alarm onset'].iloc[0])} true alarm(s),")
