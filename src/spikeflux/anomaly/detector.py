@@ -21,7 +21,7 @@ from ..snn import LIFNetwork, decays
 from ..training import History, TrainConfig, predict_series
 from .injection import Injection
 
-__all__ = ["DETECTOR", "build_detector", "detector_table", "concat_series", "training_series", "sample_weights",
+__all__ = ["DETECTOR", "LIF_SWITCHES", "build_detector", "detector_table", "concat_series", "training_series", "sample_weights",
            "train_detector", "fit_detector", "score_series", "best_f1_threshold", "detection_scores",
            "detection_table", "per_anomaly_detection", "per_kind_detection"]
 
@@ -35,12 +35,18 @@ DETECTOR: dict = dict(hidden=[32], dt=1.0, tau_syn=60.0, tau_mem=10.0, readout="
                       lr=5e-3, batch_size=256, window=900)
 
 
+#: further :class:`~spikeflux.snn.LIFNetwork` switches a detector setting may carry (LIFNetwork's defaults otherwise)
+LIF_SWITCHES = ("reset", "recurrent", "adaptation", "surrogate_scale")
+
+
 def build_detector(seed: int = 0, device=None, n_in: int = len(INPUTS), **overrides) -> LIFNetwork:
     """A fresh detector network (:data:`DETECTOR` updated by ``overrides``), weights seeded; ``n_in``
-    inputs (default the 14 ADL inputs)."""
+    inputs (default the 14 ADL inputs); the switches :data:`LIF_SWITCHES` (ALIF ``adaptation=(rho, gamma)``,
+    ``recurrent``, ``reset``, ``surrogate_scale``) pass through when a setting carries them."""
     hp = {**DETECTOR, **overrides}
     net = LIFNetwork([n_in, *hp["hidden"], 2], dt=hp["dt"], tau_syn=hp["tau_syn"], tau_mem=hp["tau_mem"],
-                     readout=hp["readout"], weight_scale=hp["weight_scale"], seed=seed)
+                     readout=hp["readout"], weight_scale=hp["weight_scale"], seed=seed,
+                     **{k: (tuple(hp[k]) if k == "adaptation" else hp[k]) for k in LIF_SWITCHES if hp.get(k) is not None})
     return net.to(device) if device is not None else net
 
 
