@@ -46,7 +46,8 @@ def build_detector(seed: int = 0, device=None, n_in: int = len(INPUTS), **overri
     hp = {**DETECTOR, **overrides}
     net = LIFNetwork([n_in, *hp["hidden"], 2], dt=hp["dt"], tau_syn=hp["tau_syn"], tau_mem=hp["tau_mem"],
                      readout=hp["readout"], weight_scale=hp["weight_scale"], seed=seed,
-                     **{k: (tuple(hp[k]) if k == "adaptation" else hp[k]) for k in LIF_SWITCHES if hp.get(k) is not None})
+                     **{k: tuple(hp[k]) if k == "adaptation" else hp[k] for k in LIF_SWITCHES
+                        if hp.get(k) is not None})
     return net.to(device) if device is not None else net
 
 
