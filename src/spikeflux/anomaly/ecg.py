@@ -86,8 +86,8 @@ WINDOW, HISTORY, MERGE = 200, 400, 50
 #: ROC AUC over seeds 0-2 either (tau_syn 60 or 100, ALIF adaptation (rho, gamma) = (0.99, 0.2), (0.995, 0.5),
 #: (0.99, 1.0), recurrent synapses, subtract reset, two layers [32, 32], surrogate scale 10, 16 training copies,
 #: batch 4, window 100, 60 epochs, weight scale 0.05-0.3, a time shift labelled on to the next beat): no try's
-#: mean over the three seeds beat this setting's (0.63; seeds 0.49-0.72) by more than the seed-to-seed spread, on the profile's validation
-#: copies nor on 12 further injected copies of the validation part.
+#: mean over the three seeds beat this setting's (0.63; seeds 0.49-0.72) by more than the seed-to-seed spread,
+#: on the profile's validation copies nor on 12 further injected copies of the validation part.
 ECG_DETECTOR: dict = dict(hidden=[64], dt=1.0, tau_syn=20.0, tau_mem=10.0, readout="leaky", weight_scale=1.0,
                           lr=5e-3, batch_size=16, window=250)
 
