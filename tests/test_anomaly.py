@@ -168,6 +168,15 @@ def test_contrast_network_outputs_the_score():
         an.contrast_network(an.build_detector(readout="spiking"))
 
 
+def test_build_detector_passes_lif_switches():
+    plain = an.build_detector(seed=0, hidden=[4])
+    assert plain.adaptation is None and not plain.config["recurrent"] and plain.reset == "zero"
+    net = an.build_detector(seed=0, hidden=[4], adaptation=[0.99, 0.2], recurrent=True, reset="subtract",
+                            surrogate_scale=10.0)
+    assert net.adaptation == (0.99, 0.2) and net.config["recurrent"] and net.reset == "subtract"
+    assert net.surrogate_scale == 10.0
+
+
 def test_score_series_equals_one_uninterrupted_run():
     net = an.build_detector(seed=2, hidden=[8])
     x = (np.random.default_rng(1).random((20_000, len(INPUTS))) < 0.05).astype(np.float32)

@@ -19,6 +19,10 @@ PROFILES: dict[str, dict[str, dict]] = {
                                                      "deeplift"),
                            depths=("2L",)),
         "anomaly": dict(n_days=1, max_epochs=6, patience=3, per_kind=1, n_false=1),
+        # notebooks/anomaly.md, the real ECG anomaly (spikeflux.anomaly.ecg.run_seed): copies of each part
+        # with injected anomalies, anomalies per training copy
+        "anomaly_ecg": dict(seeds=(0,), train_copies=8, val_copies=4, test_copies=4, per_copy=6, max_epochs=20,
+                            patience=5),
         "cue": dict(n_steps=60_000, max_epochs=5, patience=5, per_class=2, window=300, burn_in=BURN_IN, n_perturb=1,
                     methods=("lrp-epsilon", "tsa-s", "saliency"), depths=("1L", "2L"), delay_bins=2),
         "adl_baselines": dict(stride=30, gru_epochs=2, gru_patience=2),  # notebooks/adl.md, spikeflux.baselines
@@ -59,6 +63,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                            first_seed_only=("kernel-shap", "shapley-sampling"),
                            depths=("1L", "2L", "3L")),
         "anomaly": dict(n_days=None, max_epochs=8, patience=3, per_kind=6, n_false=3),
+        "anomaly_ecg": dict(seeds=(0, 1, 2), train_copies=8, val_copies=4, test_copies=4, per_copy=6, max_epochs=30,
+                            patience=6),
         "cue": dict(n_steps=200_000, max_epochs=30, patience=8, per_class=12, window=300, burn_in=BURN_IN, n_perturb=2,
                     methods=("lrp-0", "lrp-epsilon", "lrp-zplus", "tsa-s", "tsa-ns", "sam", "tsa-delay",
                              "integrated-gradients", "saliency", "input-x-gradient"),

@@ -9,14 +9,16 @@
   first, so no window mixes the two homes), the test spans are kept per subject;
 - UEA benchmarks (BasicMotions): :func:`spikeflux.data.uea.load`, sktime's loader, the archive's
   train/test partition with a seeded, stratified validation share of the training cases, every
-  case a block of rest and its delta spikes, with loss weight 1 at its last step.
+  case a block of rest and its delta spikes, with loss weight 1 at its last step;
+- ECG (MIT-BIH excerpt): :func:`spikeflux.data.mitdb.load`, the file sktime ships without a loader,
+  downsampled, split chronologically (the labelled anomaly in the test part only), delta-encoded.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .data import adl, uea as _uea
+from .data import adl, mitdb as _mitdb, uea as _uea
 from .data.cue import CueData
 from .data.cue import generate as generate_cue
 from .data.synthetic import SyntheticData, generate
@@ -50,6 +52,17 @@ def uea(name: str = "BasicMotions", *, val: float = 0.2, quantile: float = 0.5, 
     (seeded); the delta threshold is the ``quantile`` of the training cases' nonzero changes.
     """
     data = _uea.load(name, val=val, quantile=quantile, rest=rest, seed=seed)
+    return data, data.split()
+
+
+def mitdb(*, factor: int = 3, quantile: float = 0.8, bounds: tuple[int, int] = _mitdb.BOUNDS,
+          path=None) -> tuple[_mitdb.EcgTask, dict]:
+    """The MIT-BIH excerpt shipped in sktime's wheel (:func:`spikeflux.data.mitdb.load`, validated) as an
+    :class:`~spikeflux.data.mitdb.EcgTask` and its splits ``{"train", "val", "test"} -> (x, y)``: block means of
+    ``factor`` samples, split at the raw samples ``bounds``, delta spikes at the ``quantile`` of the training
+    part's nonzero changes, bias on channel 0; ``y`` is the labelled anomaly (1 only in the test part).
+    """
+    data = _mitdb.prepare(_mitdb.load(path), factor=factor, quantile=quantile, bounds=bounds)
     return data, data.split()
 
 

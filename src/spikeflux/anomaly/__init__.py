@@ -18,6 +18,9 @@ example on the UCI ADL homes (:mod:`spikeflux.data.adl`), one module per concept
 :mod:`~spikeflux.anomaly.explanation`
     :func:`explain_alarm` (the score at an alarm's onset, with any method of
     :data:`spikeflux.explain.METHODS`) and :func:`localisation` against the injected cells;
+:mod:`~spikeflux.anomaly.ecg`
+    a real labelled anomaly: the same detector on the MIT-BIH ECG excerpt of sktime's wheel
+    (:func:`spikeflux.tasks.mitdb`), trained on injected generic ECG anomalies (:func:`~spikeflux.anomaly.ecg.run_seed`);
 :mod:`~spikeflux.anomaly.figures`
     the chapter's figures.
 
@@ -27,6 +30,7 @@ Everything random takes a seed; nothing is pickled (weights go through
 
 from __future__ import annotations
 
+from . import ecg
 from .alarms import alarms_of, find_alarms, match_alarms, pick_alarms
 from .detector import (
     DETECTOR,
@@ -77,6 +81,7 @@ from .injection import (
 from .kinds import EFFECTS, HOME_SENSORS, KINDS, PLACEMENTS, AnomalyKind, Placement, kinds_table
 
 __all__ = [
+    "ecg",
     "AnomalyKind", "Placement", "KINDS", "HOME_SENSORS", "PLACEMENTS", "EFFECTS", "kinds_table",
     "SPLIT_CODES", "LOG_COLUMNS", "Injection", "inject", "injection_rng", "spans", "inject_homes",
     "check_injection", "injection_counts", "busiest_day",

@@ -21,7 +21,7 @@ from ..snn import LIFNetwork, decays
 from ..training import History, TrainConfig, predict_series
 from .injection import Injection
 
-__all__ = ["DETECTOR", "build_detector", "detector_table", "concat_series", "training_series", "sample_weights",
+__all__ = ["DETECTOR", "LIF_SWITCHES", "build_detector", "detector_table", "concat_series", "training_series", "sample_weights",
            "train_detector", "fit_detector", "score_series", "best_f1_threshold", "detection_scores",
            "detection_table", "per_anomaly_detection", "per_kind_detection"]
 
@@ -35,11 +35,19 @@ DETECTOR: dict = dict(hidden=[32], dt=1.0, tau_syn=60.0, tau_mem=10.0, readout="
                       lr=5e-3, batch_size=256, window=900)
 
 
-def build_detector(seed: int = 0, device=None, **overrides) -> LIFNetwork:
-    """A fresh detector network (:data:`DETECTOR` updated by ``overrides``), weights seeded."""
+#: further :class:`~spikeflux.snn.LIFNetwork` switches a detector setting may carry (LIFNetwork's defaults otherwise)
+LIF_SWITCHES = ("reset", "recurrent", "adaptation", "surrogate_scale")
+
+
+def build_detector(seed: int = 0, device=None, n_in: int = len(INPUTS), **overrides) -> LIFNetwork:
+    """A fresh detector network (:data:`DETECTOR` updated by ``overrides``), weights seeded; ``n_in``
+    inputs (default the 14 ADL inputs); the switches :data:`LIF_SWITCHES` (ALIF ``adaptation=(rho, gamma)``,
+    ``recurrent``, ``reset``, ``surrogate_scale``) pass through when a setting carries them."""
     hp = {**DETECTOR, **overrides}
-    net = LIFNetwork([len(INPUTS), *hp["hidden"], 2], dt=hp["dt"], tau_syn=hp["tau_syn"], tau_mem=hp["tau_mem"],
-                     readout=hp["readout"], weight_scale=hp["weight_scale"], seed=seed)
+    net = LIFNetwork([n_in, *hp["hidden"], 2], dt=hp["dt"], tau_syn=hp["tau_syn"], tau_mem=hp["tau_mem"],
+                     readout=hp["readout"], weight_scale=hp["weight_scale"], seed=seed,
+                     **{k: tuple(hp[k]) if k == "adaptation" else hp[k] for k in LIF_SWITCHES
+                        if hp.get(k) is not None})
     return net.to(device) if device is not None else net
 
 
@@ -93,15 +101,15 @@ def train_detector(net: LIFNetwork, train: tuple, val: tuple, config: TrainConfi
 
 
 def fit_detector(train: tuple, val: tuple, *, seed: int = 0, max_epochs: int = 8, patience: int = 3,
-                 device=None, **overrides) -> tuple[LIFNetwork, History, TrainConfig]:
+                 device=None, n_in: int = len(INPUTS), **overrides) -> tuple[LIFNetwork, History, TrainConfig]:
     """Build (:func:`build_detector`) and train (:func:`train_detector`) a detector.
 
     ``train``, ``val``: ``(x, label, weight)`` as for :func:`train_detector`; ``overrides``
-    update :data:`DETECTOR`. Returns the trained network (best validation epoch), its
+    update :data:`DETECTOR`; ``n_in`` inputs (default the 14 ADL inputs). Returns the trained network (best validation epoch), its
     history and the :class:`~spikeflux.training.TrainConfig` used.
     """
     hp = {**DETECTOR, **overrides}
-    net = build_detector(seed=seed, device=device, **overrides)
+    net = build_detector(seed=seed, device=device, n_in=n_in, **overrides)
     config = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp["window"], max_epochs=max_epochs,
                          patience=patience, seed=seed)
     return net, train_detector(net, train, val, config), config

@@ -16,7 +16,7 @@ from ..plots import event_bars
 from .kinds import HOME_SENSORS, KINDS
 
 __all__ = ["MIN_WIDTH", "kind_colors", "day_figure", "curves_figure", "roc_figure", "window_figure", "home_rows",
-           "map_figure", "ledger_figure", "message_figure"]
+           "map_figure", "ledger_figure", "message_figure", "ecg_figure"]
 
 HOURS = 3600
 #: Seconds: shorter events are drawn this wide so they stay visible.
@@ -201,4 +201,44 @@ def message_figure(text: str):
     fig, ax = plt.subplots(figsize=(6, 1))
     ax.text(0.5, 0.5, text, ha="center", va="center")
     ax.axis("off")
+    return fig
+
+
+def ecg_figure(task, score=None, tau: float | None = None, alarms=None):
+    """The ECG task (:class:`~spikeflux.data.mitdb.EcgTask`): the downsampled recording with the split
+    boundaries and the labelled span shaded, its delta spikes (up and down), and, given ``score`` ``(n,)``,
+    the anomaly score with the threshold ``tau`` and the test ``alarms`` (``onset``, ``end``, ``true``);
+    x in seconds."""
+    import matplotlib.pyplot as plt
+
+    n_rows = 3 if score is not None else 2
+    fig, axes = plt.subplots(n_rows, 1, figsize=(9, 1.6 + 1.3 * n_rows), sharex=True,
+                             height_ratios=[2, 1, 1.4][:n_rows])
+    t = np.arange(len(task.values)) * task.step_seconds
+    first, last = task.span
+    for ax in axes:
+        ax.axvspan(first * task.step_seconds, (last + 1) * task.step_seconds, color="crimson", alpha=0.15, lw=0)
+        for split in ("val", "test"):
+            ax.axvline(task.bounds[split][0] * task.step_seconds, color="0.4", ls="--", lw=0.8)
+    axes[0].plot(t, task.values, color="k", lw=0.7)
+    for split, (lo, hi) in task.bounds.items():
+        axes[0].text((lo + hi) / 2 * task.step_seconds, 1.02, split, transform=axes[0].get_xaxis_transform(),
+                     ha="center", fontsize=8)
+    axes[0].set_ylabel("ECG (mV)")
+    x = task.x
+    for row, (c, color) in enumerate(((1, "C3"), (2, "C0"))):
+        on = np.flatnonzero(x[:, c])
+        axes[1].vlines(on * task.step_seconds, row - 0.4, row + 0.4, color=color, lw=0.6)
+    axes[1].set_yticks([0, 1], list(task.inputs[1:]), fontsize=8)
+    axes[1].set_ylim(1.6, -0.6)
+    if score is not None:
+        axes[2].plot(t, score, color="C2", lw=0.8, label="score s[t]")
+        axes[2].axhline(tau, color="k", ls=":", lw=1, label="threshold τ")
+        for a in (alarms.itertuples() if alarms is not None else []):
+            axes[2].axvspan(a.onset * task.step_seconds, (a.end + 1) * task.step_seconds, ymin=0.92, ymax=1.0,
+                            color="C2" if a.true else "0.5", lw=0)
+        axes[2].set_ylabel("score")
+        axes[2].legend(fontsize=7, loc="upper left")
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
     return fig
