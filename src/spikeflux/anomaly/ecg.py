@@ -336,7 +336,9 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
                                                 f"of the {n} seed(s)),")
     auc = float(detection.roc_auc["test, the labelled span"])
     verdict = ("The detector ranks the span's steps no higher than the normal steps of the test part: the generic "
-               "faults it learnt do not transfer to this premature beat." if auc <= 0.55 else
+               "faults it learnt do not transfer to this premature beat. The explanations below therefore explain a score "
+               "that does not single out the anomaly: their shares on the span exercise the tools on a real series "
+               "and are not evidence for or against any method, so no method is ranked on them." if auc <= 0.55 else
                "The detector ranks the span's steps above most normal steps of the test part, though it was never "
                "shown a premature beat.")
     raw = len(task.values) * task.factor
