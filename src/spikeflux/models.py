@@ -46,6 +46,8 @@ HYPERPARAMS: dict[tuple[str, str], dict] = {
 SIZES = {"synthetic": (3, 4), "adl": (14, 11), "cue": (6, 3), "uea": (13, 4)}
 #: LIFNetwork switches a HYPERPARAMS entry may set (defaults of LIFNetwork otherwise)
 LIF_OPTIONS = ("readout", "reset", "recurrent", "adaptation", "weight_scale", "surrogate_scale")
+#: TrainConfig switches a HYPERPARAMS entry may set (the learning-rate schedule; off otherwise)
+TRAIN_OPTIONS = ("lr_schedule", "lr_factor", "lr_patience")
 DEPTHS = ("1L", "2L", "3L")
 
 
@@ -83,7 +85,8 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     hp = {**HYPERPARAMS[(task, depth)], **overrides}
     net = build(task, depth, seed=seed, device=device, **overrides)
     cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp.get("window", TrainConfig.window),
-                      max_epochs=max_epochs, patience=patience, seed=seed)
+                      max_epochs=max_epochs, patience=patience, seed=seed,
+                      **{k: hp[k] for k in TRAIN_OPTIONS if k in hp})
     hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
     x_test, y_test = splits["test"][:2]
     logits = predict_series(net, x_test)
