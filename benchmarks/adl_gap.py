@@ -144,7 +144,7 @@ def main():
     if args.append and not args.out.is_file():
         raise FileNotFoundError(f"--append: {args.out} does not exist")
     mode = "a" if args.append else "w"
-    jobs = [(s, d, a) for a in args.attempts for d in args.depths for s in args.seeds]  # attempt by attempt
+    jobs = [(s, d, a) for s in args.seeds for d in args.depths for a in args.attempts]  # every attempt on a seed first
     with open(args.out, mode, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         if not args.append:
