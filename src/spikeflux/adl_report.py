@@ -141,12 +141,14 @@ def read_benchmark(path) -> tuple[pd.DataFrame, dict]:
     return pd.read_csv(path, comment="#"), meta
 
 
-def gap_table(rows: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """One row per attempt (first-seen order) of ``benchmarks/adl_gap.py``'s rows, over the seeds it shares with
+def gap_table(rows: pd.DataFrame, baseline: str = "baseline", depth: str = "2L") -> pd.DataFrame:
+    """One row per attempt (first-seen order) of ``benchmarks/adl_gap.py``'s rows of ``depth``, over the seeds it shares with
     ``baseline``: the validation balanced accuracy per seed (``val s<seed>``), the mean change of validation and
     test (A+B) balanced accuracy against ``baseline`` on the same seeds (``Δ val``, ``Δ test``), the mean
     test balanced accuracy (A+B, A, B), epochs and CPU seconds per run. Attempts whose seeds include none of the
     baseline's are left out."""
+    if "depth" in rows:
+        rows = rows[rows.depth == depth]
     base = rows[rows.attempt == baseline].set_index("seed")
     out = []
     for name, g in rows.groupby("attempt", sort=False):
@@ -159,4 +161,4 @@ def gap_table(rows: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
                     "test A+B": g.test_ba_AB.mean(), "test A": g.test_ba_A.mean(), "test B": g.test_ba_B.mean(),
                     "epochs": g.epochs.mean(), "CPU s": g.cpu_s.mean(), "seeds": len(g)})
         out.append(dict(attempt=name, **row))
-    return pd.DataFrame(out).set_index("attempt")
+    return pd.DataFrame(out, columns=None if out else ["attempt"]).set_index("attempt")
