@@ -43,7 +43,8 @@ from tqdm import tqdm
 from spikeflux import models, tasks
 from spikeflux.profiles import profile
 from spikeflux.snn import LIFNetwork
-from spikeflux.training import TrainConfig, balanced_accuracy, confusion, predict_series, train
+from spikeflux.training import (TrainConfig, balanced_accuracy, class_weights, confusion, predict_series, train,
+                                with_step_weights)
 
 #: name -> changes: ``hp`` (HYPERPARAMS overrides), ``train`` (TrainConfig fields), ``class_weights``,
 #: ``clock`` (number of time-of-day channels)
@@ -71,11 +72,6 @@ def with_clock(s, n_blocks: int):
     return replace(s, x=np.concatenate([s.x, clock], 1))
 
 
-def class_weighted(xy, weights: np.ndarray):
-    """``(x, y)`` -> ``(x, y, w)`` with the per-step loss weight ``w[t] = weights[y[t]]``."""
-    return (*xy[:2], weights[xy[1]].astype(np.float32))
-
-
 def ba(y, pred) -> float:
     return balanced_accuracy(confusion(y, pred, N_CLASSES))
 
@@ -90,9 +86,8 @@ def run(name: str, depth: str, seed: int, splits: dict, base: dict) -> dict | No
     hp = {**models.HYPERPARAMS[("adl", depth)], **hp_over}
     tr, va = splits["train"], splits["val"]
     if spec.get("class_weights"):
-        counts = np.bincount(tr[1], minlength=N_CLASSES)
-        w = np.where(counts > 0, len(tr[1]) / ((counts > 0).sum() * np.maximum(counts, 1)), 0.0)
-        tr, va = class_weighted(tr, w), class_weighted(va, w)
+        w = class_weights(tr[1], N_CLASSES)  # as models.fit does with HYPERPARAMS[...]["class_weights"]
+        tr, va = with_step_weights(tr, w), with_step_weights(va, w)
     n_in = tr[0].shape[1]
     net = LIFNetwork([n_in, *hp["hidden"], N_CLASSES], dt=hp["dt"], tau_syn=hp["tau_syn"], tau_mem=hp["tau_mem"],
                      seed=seed, **{k: hp[k] for k in models.LIF_OPTIONS if k in hp})

@@ -13,7 +13,8 @@ import numpy as np
 
 from .config import derived_dir
 from .snn import LIFNetwork
-from .training import History, TrainConfig, balanced_accuracy_ci, predict_series, train
+from .training import (History, TrainConfig, balanced_accuracy_ci, class_weights, predict_series, train,
+                       with_step_weights)
 
 #: (task, depth) -> network and optimiser settings of the original (tuned for ADL).
 HYPERPARAMS: dict[tuple[str, str], dict] = {
@@ -76,7 +77,9 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     """Build, train (early stopping on validation NLL) and test one model.
 
     ``splits`` maps ``train``/``val``/``test`` to ``(x, y)`` arrays, or to ``(x, y, w)`` with
-    per-step loss weights ``w`` (the test score then counts the steps with ``w > 0``). Returns the network,
+    per-step loss weights ``w`` (the test score then counts the steps with ``w > 0``); a HYPERPARAMS entry (or
+    an override) with ``class_weights=True`` weighs the training and validation loss of ``(x, y)`` splits by
+    :func:`~spikeflux.training.class_weights` of the training labels. Returns the network,
     its history and test metrics (balanced accuracy with a 95% block-bootstrap interval,
     and the per-step predictions). The training window is ``HYPERPARAMS[...]["window"]`` where an entry
     sets one (an override may too), else 900 steps. With ``save`` the weights go to :func:`weights_path`
@@ -84,10 +87,16 @@ def fit(task: str, depth: str, splits: dict, *, seed: int = 0, max_epochs: int =
     """
     hp = {**HYPERPARAMS[(task, depth)], **overrides}
     net = build(task, depth, seed=seed, device=device, **overrides)
+    train_xy, val_xy = splits["train"], splits["val"]
+    if hp.get("class_weights"):  # per-step loss weights n / (K n_c) of the training labels, on both losses
+        if len(train_xy) > 2:
+            raise ValueError(f"{task}/{depth}: class_weights is set but the splits carry their own loss weights")
+        w = class_weights(train_xy[1], SIZES[task][1])
+        train_xy, val_xy = with_step_weights(train_xy, w), with_step_weights(val_xy, w)
     cfg = TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=hp.get("window", TrainConfig.window),
                       max_epochs=max_epochs, patience=patience, seed=seed,
                       **{k: hp[k] for k in TRAIN_OPTIONS if k in hp})
-    hist = train(net, splits["train"], splits["val"], cfg, progress=progress)
+    hist = train(net, train_xy, val_xy, cfg, progress=progress)
     x_test, y_test = splits["test"][:2]
     logits = predict_series(net, x_test)
     pred = logits.argmax(1)

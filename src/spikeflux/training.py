@@ -107,6 +107,22 @@ def arrange_streams(x: np.ndarray, y: np.ndarray, window: int, batch_size: int):
     return np.ascontiguousarray(xs), np.ascontiguousarray(ys), len(y) - used
 
 
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    r"""Loss weight of each class, :math:`w_c = n / (K\, n_c)` for the :math:`K` classes present in ``y``
+    (``n`` steps, ``n_c`` of class ``c``); 0 for a class absent from ``y``. The weighted steps of ``y`` average 1,
+    and every present class carries the same total weight, as the balanced accuracy counts it."""
+    counts = np.bincount(np.asarray(y), minlength=n_classes)
+    if len(counts) > n_classes:
+        raise ValueError(f"class_weights: labels must lie in 0..{n_classes - 1}, got {int(np.max(y))}")
+    present = counts > 0
+    return np.where(present, len(y) / (present.sum() * np.maximum(counts, 1)), 0.0)
+
+
+def with_step_weights(xy, weights: np.ndarray) -> tuple:
+    """``(x, y)`` (or ``(x, y, w)``) -> ``(x, y, weights[y])``: per-step loss weights from class weights."""
+    return (*xy[:2], np.asarray(weights, dtype=np.float32)[xy[1]])
+
+
 def _nll(out: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
     """Mean per-step NLL of ``log_softmax(U^L[t])``; ``out`` (B, T, C), ``y`` (B, T).
 
