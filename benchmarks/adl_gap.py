@@ -1,8 +1,8 @@
 """Closing the gap between the ADL SNNs and gradient boosting: named training attempts, measured.
 
-Every attempt changes one thing against the book's configuration of an ADL model
-(``spikeflux.models.HYPERPARAMS[("adl", depth)]``, the full profile's ``max_epochs`` and
-``patience``), is trained on the full data (``tasks.adl_splits`` of every day) for each seed
+Every attempt changes one thing against the configuration the ADL models had before this
+benchmark (``spikeflux.models.HYPERPARAMS[("adl", depth)]`` with an unweighted loss, the
+``class_weights`` key of the entry ignored; the full profile's ``max_epochs`` and ``patience``), is trained on the full data (``tasks.adl_splits`` of every day) for each seed
 given, and is scored by the chapter's metric (per-step balanced accuracy) on the validation
 span (what an attempt is chosen by) and on the test spans (A+B pooled, A, B). One CSV row per
 (attempt, depth, seed), written as soon as the run ends, with wall and CPU seconds.
@@ -11,11 +11,11 @@ span (what an attempt is chosen by) and on the test spans (A+B pooled, A, B). On
 
 Attempts (:data:`ATTEMPTS`):
 
-- ``baseline``: the book's configuration;
+- ``baseline``: that configuration (the loss unweighted);
 - ``plateau``: learning rate halved after every epoch without a lower validation loss
   (``TrainConfig.lr_schedule = "plateau"``, ``lr_patience = 0``);
 - ``patience8``: ``max_epochs`` 40 and ``patience`` 8 instead of 25 and 4;
-- ``class-weights``: per-step loss weights ``n / (K n_c)`` of the step's class ``c`` (``n_c``
+- ``class-weights`` (the book's configuration since): per-step loss weights ``n / (K n_c)`` of the step's class ``c`` (``n_c``
   its training steps, ``K`` classes present), on training and validation loss alike;
 - ``time-of-day``: six extra input channels, one per four hours of the clock, on while the
   step's time of day lies in its block (the encoding has no clock; the boosting baseline has none either);

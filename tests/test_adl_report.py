@@ -105,6 +105,7 @@ def test_gap_table_against_the_baseline_on_shared_seeds(tmp_path):
     table = adl_report.gap_table(rows)
     assert list(table.index) == ["baseline", "plateau"]  # "other" shares no seed with the baseline
     assert adl_report.gap_table(rows, depth="3L").empty
+    assert list(table.columns[:3]) == ["val s0", "val s1", "Δ val"]
     assert table.loc["plateau", "Δ val"] == pytest.approx(0.04)  # (0.06 + 0.02) / 2
     assert table.loc["plateau", "Δ test"] == pytest.approx(0.02)  # (0.03 + 0.01) / 2
     assert table.loc["baseline", "Δ val"] == 0

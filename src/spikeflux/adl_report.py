@@ -161,4 +161,6 @@ def gap_table(rows: pd.DataFrame, baseline: str = "baseline", depth: str = "2L")
                     "test A+B": g.test_ba_AB.mean(), "test A": g.test_ba_A.mean(), "test B": g.test_ba_B.mean(),
                     "epochs": g.epochs.mean(), "CPU s": g.cpu_s.mean(), "seeds": len(g)})
         out.append(dict(attempt=name, **row))
-    return pd.DataFrame(out, columns=None if out else ["attempt"]).set_index("attempt")
+    table = pd.DataFrame(out, columns=None if out else ["attempt"]).set_index("attempt")
+    per_seed = sorted((c for c in table.columns if c.startswith("val s")), key=lambda c: int(c[5:]))
+    return table[per_seed + [c for c in table.columns if c not in per_seed]]
