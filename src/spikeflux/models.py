@@ -21,8 +21,8 @@ HYPERPARAMS: dict[tuple[str, str], dict] = {
     ("synthetic", "1L"): dict(hidden=[], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
     ("synthetic", "2L"): dict(hidden=[10], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
     ("synthetic", "3L"): dict(hidden=[10, 10], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-2, batch_size=128),
-    # ADL: the loss weighted by class (n / (K n_c), training.class_weights): +0.06-0.07 validation balanced
-    # accuracy on 1L and 2L at no cost per epoch (benchmarks/adl_gap.py, benchmarks/results/adl_gap.csv)
+    # ADL: the loss weighted by class (n / (K n_c), training.class_weights): +0.06-0.08 validation balanced
+    # accuracy on 1L, 2L (2 seeds) and 3L at no cost per epoch (benchmarks/adl_gap.py, benchmarks/results/adl_gap.csv)
     ("adl", "1L"): dict(hidden=[], dt=1e-3, tau_syn=1e-2, tau_mem=1e-2, lr=1e-2, batch_size=128, class_weights=True),
     ("adl", "2L"): dict(hidden=[100], dt=1e-3, tau_syn=1e-2, tau_mem=1e-3, lr=1e-3, batch_size=256,
                         class_weights=True),
