@@ -106,6 +106,9 @@ def test_gap_table_against_the_baseline_on_shared_seeds(tmp_path):
     assert list(table.index) == ["baseline", "plateau"]  # "other" shares no seed with the baseline
     assert adl_report.gap_table(rows, depth="3L").empty
     assert list(table.columns[:3]) == ["val s0", "val s1", "Δ val"]
+    both = adl_report.gap_by_model(pd.concat([rows, rows.assign(depth="1L").iloc[[0, 2]]]), ["1L", "2L", "3L"])
+    assert list(both.index) == [("1L", "baseline"), ("1L", "plateau"), ("2L", "baseline"), ("2L", "plateau")]
+    assert list(both.columns[:2]) == ["val s0", "val s1"] and np.isnan(both.loc[("1L", "plateau"), "val s1"])
     assert table.loc["plateau", "Δ val"] == pytest.approx(0.04)  # (0.06 + 0.02) / 2
     assert table.loc["plateau", "Δ test"] == pytest.approx(0.02)  # (0.03 + 0.01) / 2
     assert table.loc["baseline", "Δ val"] == 0

@@ -164,3 +164,11 @@ def gap_table(rows: pd.DataFrame, baseline: str = "baseline", depth: str = "2L")
     table = pd.DataFrame(out, columns=None if out else ["attempt"]).set_index("attempt")
     per_seed = sorted((c for c in table.columns if c.startswith("val s")), key=lambda c: int(c[5:]))
     return table[per_seed + [c for c in table.columns if c not in per_seed]]
+
+
+def gap_by_model(rows: pd.DataFrame, depths) -> pd.DataFrame:
+    """:func:`gap_table` of every depth of ``depths`` present in ``rows``, index ``(model, attempt)``, the
+    per-seed validation columns first in seed order."""
+    table = pd.concat({d: gap_table(rows, depth=d) for d in depths if d in set(rows.depth)}, names=["model"])
+    per_seed = sorted((c for c in table.columns if c.startswith("val s")), key=lambda c: int(c[5:]))
+    return table[per_seed + [c for c in table.columns if c not in per_seed]]
