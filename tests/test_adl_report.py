@@ -91,3 +91,27 @@ def test_first_full_day():
                     start=datetime(2011, 11, 28, 2, 0, 0), report=[], digests={})
     with pytest.raises(ValueError, match="subject B has no whole calendar day"):
         short.first_full_day()
+
+
+def test_gap_table_against_the_baseline_on_shared_seeds(tmp_path):
+    path = tmp_path / "gap.csv"
+    cols = "attempt,depth,seed,epochs,val_ba,test_ba_AB,test_ba_A,test_ba_B,cpu_s"
+    path.write_text("# command: python benchmarks/adl_gap.py x.csv\n# commit: abc123\n" + cols + "\n"
+                    "baseline,2L,0,10,0.50,0.40,0.6,0.3,100\nbaseline,2L,1,12,0.52,0.44,0.6,0.3,120\n"
+                    "plateau,2L,0,14,0.56,0.43,0.7,0.2,140\nplateau,2L,1,16,0.54,0.45,0.7,0.2,160\n"
+                    "other,2L,7,5,0.9,0.9,0.9,0.9,1\n")
+    rows, meta = adl_report.read_benchmark(path)
+    assert meta == {"command": "python benchmarks/adl_gap.py x.csv", "commit": "abc123"}
+    table = adl_report.gap_table(rows)
+    assert list(table.index) == ["baseline", "plateau"]  # "other" shares no seed with the baseline
+    assert adl_report.gap_table(rows, depth="3L").empty
+    assert list(table.columns[:3]) == ["val s0", "val s1", "Δ val"]
+    both = adl_report.gap_by_model(pd.concat([rows, rows.assign(depth="1L").iloc[[0, 2]]]), ["1L", "2L", "3L"])
+    assert list(both.index) == [("1L", "baseline"), ("1L", "plateau"), ("2L", "baseline"), ("2L", "plateau")]
+    assert list(both.columns[:2]) == ["val s0", "val s1"] and np.isnan(both.loc[("1L", "plateau"), "val s1"])
+    assert table.loc["plateau", "Δ val"] == pytest.approx(0.04)  # (0.06 + 0.02) / 2
+    assert table.loc["plateau", "Δ test"] == pytest.approx(0.02)  # (0.03 + 0.01) / 2
+    assert table.loc["baseline", "Δ val"] == 0
+    assert table.loc["plateau", "val s1"] == 0.54 and table.loc["plateau", "CPU s"] == 150
+    with pytest.raises(FileNotFoundError, match="no recorded benchmark"):
+        adl_report.read_benchmark(tmp_path / "missing.csv")

@@ -177,3 +177,34 @@ def test_predict_series_burn_in_gives_each_piece_history():
     cold = predict_series(net, x, n_streams=5, chunk=70)  # zero state at every piece start: differs there
     assert not np.allclose(cold, whole)
     np.testing.assert_array_equal(predict_series(net, x, n_streams=1, chunk=70), predict_series(net, x, 1, 1000))
+
+
+def test_class_weights_known_answer():
+    from spikeflux.training import class_weights, with_step_weights
+
+    y = np.array([0, 0, 0, 1, 3])
+    w = class_weights(y, 5)  # n / (K n_c) with n = 5, K = 3 classes present
+    np.testing.assert_allclose(w, [5 / 9, 5 / 3, 0.0, 5 / 3, 0.0])
+    x, y2, steps = with_step_weights((np.zeros((5, 2)), y), w)
+    assert steps.dtype == np.float32 and steps.mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(steps, [5 / 9] * 3 + [5 / 3] * 2, rtol=1e-6)
+    with pytest.raises(ValueError, match="0..1"):
+        class_weights(np.array([0, 2]), 2)
+
+
+def test_fit_with_class_weights_trains_on_the_weighted_loss():
+    """``class_weights=True`` is the same training as passing the weights with the splits."""
+    from spikeflux import models, tasks
+    from spikeflux.training import class_weights, with_step_weights
+
+    _, sp = tasks.synthetic(n_steps=20_000)
+    kw = dict(seed=0, max_epochs=1, patience=1, progress=False, save=False)
+    a, ha, _ = models.fit("synthetic", "2L", sp, class_weights=True, **kw)
+    w = class_weights(sp["train"][1], 4)
+    weighted = dict(sp, train=with_step_weights(sp["train"], w), val=with_step_weights(sp["val"], w))
+    b, hb, _ = models.fit("synthetic", "2L", weighted, **kw)
+    assert ha.val_loss == hb.val_loss
+    for ta, tb in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(ta, tb)
+    with pytest.raises(ValueError, match="own loss weights"):
+        models.fit("synthetic", "2L", weighted, class_weights=True, **kw)

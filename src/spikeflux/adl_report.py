@@ -7,7 +7,9 @@ r"""The ADL chapter's result tables (``notebooks/adl.md``): what the trained mod
   runner-up's;
 - :func:`confusion_rates` / :func:`confusions`: the confusion matrix per true class and its
   off-diagonal cells as rows;
-- :func:`error_summary`: the chapter's sentences about the errors of one model.
+- :func:`error_summary`: the chapter's sentences about the errors of one model;
+- :func:`read_benchmark` / :func:`gap_table`: the recorded attempts at closing the gap to the
+  non-spiking baselines (``benchmarks/adl_gap.py``), with their provenance.
 """
 
 from __future__ import annotations
@@ -120,3 +122,53 @@ def error_summary(cm: np.ndarray, pred: np.ndarray, recall: pd.DataFrame, model:
     table = pd.concat([by_seconds.assign(rank="by seconds").set_index(["rank", "true", "predicted"]),
                        by_rate.assign(rank="by share of the class").set_index(["rank", "true", "predicted"])])
     return texts, table
+
+
+def read_benchmark(path) -> tuple[pd.DataFrame, dict]:
+    """A recorded benchmark CSV: its rows and the ``# key: value`` lines of its header (command, commit, machine)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no recorded benchmark (run the command in its README to record it)")
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            key, _, value = line[1:].partition(":")
+            meta[key.strip()] = value.strip()
+    return pd.read_csv(path, comment="#"), meta
+
+
+def gap_table(rows: pd.DataFrame, baseline: str = "baseline", depth: str = "2L") -> pd.DataFrame:
+    """One row per attempt (first-seen order) of ``benchmarks/adl_gap.py``'s rows of ``depth``, over the seeds it shares with
+    ``baseline``: the validation balanced accuracy per seed (``val s<seed>``), the mean change of validation and
+    test (A+B) balanced accuracy against ``baseline`` on the same seeds (``Δ val``, ``Δ test``), the mean
+    test balanced accuracy (A+B, A, B), epochs and CPU seconds per run. Attempts whose seeds include none of the
+    baseline's are left out."""
+    if "depth" in rows:
+        rows = rows[rows.depth == depth]
+    base = rows[rows.attempt == baseline].set_index("seed")
+    out = []
+    for name, g in rows.groupby("attempt", sort=False):
+        g = g[g.seed.isin(base.index)].set_index("seed").sort_index()
+        if not len(g):
+            continue
+        row = {f"val s{s}": v for s, v in g.val_ba.items()}
+        row.update({"Δ val": (g.val_ba - base.val_ba[g.index]).mean(),
+                    "Δ test": (g.test_ba_AB - base.test_ba_AB[g.index]).mean(),
+                    "test A+B": g.test_ba_AB.mean(), "test A": g.test_ba_A.mean(), "test B": g.test_ba_B.mean(),
+                    "epochs": g.epochs.mean(), "CPU s": g.cpu_s.mean(), "seeds": len(g)})
+        out.append(dict(attempt=name, **row))
+    table = pd.DataFrame(out, columns=None if out else ["attempt"]).set_index("attempt")
+    per_seed = sorted((c for c in table.columns if c.startswith("val s")), key=lambda c: int(c[5:]))
+    return table[per_seed + [c for c in table.columns if c not in per_seed]]
+
+
+def gap_by_model(rows: pd.DataFrame, depths) -> pd.DataFrame:
+    """:func:`gap_table` of every depth of ``depths`` present in ``rows``, index ``(model, attempt)``, the
+    per-seed validation columns first in seed order."""
+    table = pd.concat({d: gap_table(rows, depth=d) for d in depths if d in set(rows.depth)}, names=["model"])
+    per_seed = sorted((c for c in table.columns if c.startswith("val s")), key=lambda c: int(c[5:]))
+    return table[per_seed + [c for c in table.columns if c not in per_seed]]

@@ -7,7 +7,9 @@ one batch to the next and detached in between (truncated back-propagation throug
 time). The loss is the per-step negative log-likelihood of
 :math:`\log\mathrm{softmax}(U^L[t])` against the per-step label, averaged over steps and
 rows. Adam; early stopping on the *validation* loss (the original watched the training
-loss) with the best weights restored.
+loss) with the best weights restored. Optionally (``TrainConfig.lr_schedule = "plateau"``,
+off by default) the learning rate is multiplied by ``lr_factor`` whenever the validation
+loss has not improved for ``lr_patience`` epochs (torch's ``ReduceLROnPlateau``).
 
 Metric: balanced accuracy per step, with a 95% block-bootstrap interval (blocks of
 ``window`` consecutive steps resampled, since neighbouring steps are strongly
@@ -29,6 +31,18 @@ from tqdm import tqdm
 from .snn import LIFNetwork, SNNState
 
 
+#: learning-rate schedules :func:`train` knows (None: constant)
+LR_SCHEDULES = (None, "plateau")
+
+
+def lr_scheduler(opt: torch.optim.Optimizer, config: "TrainConfig"):
+    """The schedule of ``config`` on ``opt``: None, or a ``ReduceLROnPlateau`` stepped on the validation loss."""
+    if config.lr_schedule is None:
+        return None
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=config.lr_factor,
+                                                      patience=config.lr_patience, threshold=0.0)
+
+
 @dataclass
 class TrainConfig:
     """Optimisation settings; ``asdict`` of it is stored with the weights."""
@@ -40,14 +54,27 @@ class TrainConfig:
     patience: int = 10
     min_delta: float = 0.0
     seed: int = 0
+    #: None (constant learning rate) or "plateau": ``lr <- lr_factor * lr`` after ``lr_patience``
+    #: epochs without a lower validation loss
+    lr_schedule: str | None = None
+    lr_factor: float = 0.5
+    lr_patience: int = 1
+
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"TrainConfig.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not 0.0 < self.lr_factor < 1.0 or self.lr_patience < 0:
+            raise ValueError(f"TrainConfig: lr_factor must lie in (0, 1) and lr_patience be >= 0, "
+                             f"got {self.lr_factor!r} and {self.lr_patience!r}")
 
 
 @dataclass
 class History:
-    """Per-epoch losses and the early-stopping outcome."""
+    """Per-epoch losses, learning rates and the early-stopping outcome."""
 
     train_loss: list = field(default_factory=list)
     val_loss: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
     epoch_seconds: list = field(default_factory=list)
     best_epoch: int = -1
     best_val_loss: float = math.inf
@@ -78,6 +105,22 @@ def arrange_streams(x: np.ndarray, y: np.ndarray, window: int, batch_size: int):
     xs = x[:used].reshape(B, n_batches, window, x.shape[-1]).swapaxes(0, 1)
     ys = y[:used].reshape(B, n_batches, window).swapaxes(0, 1)
     return np.ascontiguousarray(xs), np.ascontiguousarray(ys), len(y) - used
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    r"""Loss weight of each class, :math:`w_c = n / (K\, n_c)` for the :math:`K` classes present in ``y``
+    (``n`` steps, ``n_c`` of class ``c``); 0 for a class absent from ``y``. The weighted steps of ``y`` average 1,
+    and every present class carries the same total weight, as the balanced accuracy counts it."""
+    counts = np.bincount(np.asarray(y), minlength=n_classes)
+    if len(counts) > n_classes:
+        raise ValueError(f"class_weights: labels must lie in 0..{n_classes - 1}, got {int(np.max(y))}")
+    present = counts > 0
+    return np.where(present, len(y) / (present.sum() * np.maximum(counts, 1)), 0.0)
+
+
+def with_step_weights(xy, weights: np.ndarray) -> tuple:
+    """``(x, y)`` (or ``(x, y, w)``) -> ``(x, y, weights[y])``: per-step loss weights from class weights."""
+    return (*xy[:2], np.asarray(weights, dtype=np.float32)[xy[1]])
 
 
 def _nll(out: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
@@ -123,6 +166,7 @@ def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool
     wb, vwb = weights(train_xy), weights(val_xy)
     hist = History(dropped_steps={"train": int(dropped), "val": int(vdropped)})
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    schedule = lr_scheduler(opt, config)
     best_state, bad_epochs = copy.deepcopy(net.state_dict()), 0
     bar = tqdm(range(config.max_epochs), desc=f"train {net.sizes}", disable=not progress, leave=False)
     for epoch in bar:
@@ -138,6 +182,7 @@ def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool
         val = stream_loss(net, vxb, vyb, vwb)
         hist.train_loss.append(float(np.mean(losses)))
         hist.val_loss.append(val)
+        hist.lr.append(float(opt.param_groups[0]["lr"]))  # the rate this epoch trained with
         hist.epoch_seconds.append(time.perf_counter() - t0)
         bar.set_postfix(train=f"{hist.train_loss[-1]:.4f}", val=f"{val:.4f}")
         if val < hist.best_val_loss - config.min_delta:
@@ -148,6 +193,8 @@ def train(net: LIFNetwork, train_xy, val_xy, config: TrainConfig, progress: bool
             if bad_epochs >= config.patience:
                 hist.stopped_early = True
                 break
+        if schedule is not None:
+            schedule.step(val)
     net.load_state_dict(best_state)
     return hist
 
