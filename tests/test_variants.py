@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from spikeflux import models, tasks, variants
+from spikeflux.training import TrainConfig
 
 
 def test_switches_alif_decay():
@@ -49,8 +50,8 @@ def test_the_budget_is_the_same_for_every_model(task):
     configs = {name: asdict(models.train_config(task, "2L", seed=1, max_epochs=7, patience=3, **sw))
                for name, sw in variants.lineup(task).items()}
     hp = models.HYPERPARAMS[(task, "2L")]
-    expected = dict(lr=hp["lr"], batch_size=hp["batch_size"], window=900, max_epochs=7, patience=3, min_delta=0.0,
-                    seed=1)
+    expected = asdict(TrainConfig(lr=hp["lr"], batch_size=hp["batch_size"], window=900, max_epochs=7, patience=3,
+                                  min_delta=0.0, seed=1))  # the schedule options at their defaults (off)
     assert all(c == expected for c in configs.values()), configs
 
 
