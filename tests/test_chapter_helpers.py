@@ -135,3 +135,24 @@ def test_explain_examples_and_ig_step_gaps_equal_direct_calls():
     e8 = explain(net, x, 59, method="integrated-gradients", window=30, contrast="runner-up", n_steps=8, bias_channel=0)
     d = float(e8.info["f_input"][0]) - float(e8.info["f_baseline"][0])
     assert ig.rel_gap.iloc[1] == pytest.approx(abs(float(e8.info["completeness_gap"][0])) / abs(d))
+
+
+def test_explain_examples_books_an_overflowed_map(monkeypatch):
+    from spikeflux.explain import examples as mod
+
+    real = mod.explain
+
+    def overflowing(net, x, t, *, method, **kw):
+        if method == "saliency":
+            raise FloatingPointError("relevance overflowed")
+        return real(net, x, t, method=method, **kw)
+
+    monkeypatch.setattr(mod, "explain", overflowing)
+    net = LIFNetwork([3, 6, 4], tau_mem=2e-2, weight_scale=3.0, seed=5).double()
+    x = (torch.rand(40, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64) < 0.4).double()
+    maps, rows = mod.explain_examples({("t", "2L"): net}, {("t", "2L"): [(7, x)]}, ["lrp-epsilon", "saliency"], 20,
+                                      "runner-up")
+    assert set(maps) == {("t", "2L", 0, "lrp-epsilon")}  # the overflowed map is not kept
+    bad = rows[rows.method == "saliency"].iloc[0]
+    assert bad.overflow and np.isinf(bad.rel_gap) and np.isnan(bad.support) and np.isnan(bad.explained)
+    assert not rows[rows.method == "lrp-epsilon"].overflow.iloc[0]

@@ -8,6 +8,7 @@ counts. Both sweeps are here so that the chapter only shows their results.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..plots import support_lag
@@ -21,6 +22,8 @@ def explain_examples(nets: dict, examples: dict, methods, window: int, contrast,
     row per map: the explained quantity ``explained`` :math:`f`, the relative completeness gap
     :math:`|\\sum A - f| / |f|` against it (``rel_gap``) and ``support``, the steps before
     :math:`t^*` that hold 99% of :math:`\\sum |A|` (:func:`spikeflux.plots.support_lag`).
+    A map whose relevance overflows float64 (:class:`FloatingPointError`) is left out of ``maps``; its row
+    has ``overflow`` True, ``rel_gap`` infinite and NaN elsewhere.
     ``options``: per-method keyword options of :func:`explain`.
     """
     options = options or {}
@@ -28,12 +31,18 @@ def explain_examples(nets: dict, examples: dict, methods, window: int, contrast,
     for (task, depth), exs in examples.items():
         for i, (_, x) in enumerate(exs):
             for method in methods:
-                e = explain(nets[(task, depth)], x, len(x) - 1, method=method, window=window, contrast=contrast,
-                            **options.get(method, {}))
+                try:
+                    e = explain(nets[(task, depth)], x, len(x) - 1, method=method, window=window, contrast=contrast,
+                                **options.get(method, {}))
+                except FloatingPointError:  # the relevance overflowed float64 (DeepLIFT, αβ): no map, booked
+                    rows.append(dict(task=task, model=depth, example=i, method=method, explained=np.nan,
+                                     rel_gap=np.inf, support=np.nan, overflow=True))
+                    continue
                 A, f = e.attribution.numpy(), float(e.info["explained_value"])
                 maps[(task, depth, i, method)] = A
                 rows.append(dict(task=task, model=depth, example=i, method=method, explained=f,
-                                 rel_gap=abs(A.sum() - f) / max(abs(f), 1e-12), support=support_lag(A)))
+                                 rel_gap=abs(A.sum() - f) / max(abs(f), 1e-12), support=support_lag(A),
+                                 overflow=False))
     return maps, pd.DataFrame(rows)
 
 
