@@ -316,10 +316,15 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
     n = len(runs)
     first, last = task.span
     early = int(((alarms.onset < first) & (alarms.end >= first)).sum())
-    alarm = (f"Over the {n} seed(s) the detectors raise {len(alarms)} alarm(s) on the test part, "
-             f"{int(alarms.true.sum())} of them true (onset in the labelled span or at most {MERGE} steps after it), "
-             f"and {with_true} of the {n} seed(s) raise a true alarm; {early} alarm(s) cover the span but began before "
-             "it, and count as false, since their onset precedes the anomaly.")
+    def count(k, one, many=None):  # "no alarms", "one alarm", "3 alarms"
+        return f"no {many or one + 's'}" if k == 0 else f"one {one}" if k == 1 else f"{k} {many or one + 's'}"
+    seeds = "the one detector seed" if n == 1 else f"the {n} detector seeds"
+    n_true = int(alarms.true.sum())
+    alarm = (f"Over {seeds} the detectors raise {count(len(alarms), 'alarm')} on the test part, "
+             f"{'none' if n_true == 0 else n_true} of them true (a true alarm's onset lies in the labelled span or at "
+             f"most {MERGE} steps after it); {with_true} of {n} raise a true alarm. "
+             + (f"{count(early, 'alarm').capitalize()} cover the span but began before it, and count as false, "
+                "since their onset precedes the anomaly." if early else ""))
     f = lambda v: f"{v:.2f}" if np.isfinite(v) else "–"  # noqa: E731
     def sentence(at, intro):
         rows = loc.loc[at]
@@ -332,10 +337,13 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
              "onset is explained.")
     peaks = pd.concat([r.localisation[r.localisation["at"] == "span peak"].head(1) for r in runs])
     above = int((peaks.score.to_numpy() > np.array([r.tau for r in runs])).sum())
-    where = onset + " " + sentence("span peak", f"At the span's highest-score step (above the threshold for {above} "
-                                                f"of the {n} seed(s)),")
+    where = onset + " " + sentence("span peak", "At the span's highest-score step (" + (
+        "above the threshold on every seed" if above == n else f"above the threshold on {above} of {n} seeds") + "),")
     auc = float(detection.roc_auc["test, the labelled span"])
-    verdict = ("The detector ranks the span's steps no higher than the normal steps of the test part: the generic "
+    below = bool((real < 0.5).all())
+    verdict = (("The detector ranks the span's steps below the normal steps of the test part on every seed"
+                if below else "The detector ranks the span's steps no higher than the normal steps of the test part")
+               + ": the generic "
                "faults it learnt do not transfer to this premature beat. The explanations below therefore explain a score "
                "that does not single out the anomaly: their shares on the span exercise the tools on a real series "
                "and are not evidence for or against any method, so no method is ranked on them." if auc <= 0.55 else
@@ -354,4 +362,9 @@ def chapter_texts(task: EcgTask, runs: list[EcgRun], detection: pd.DataFrame, lo
             "ecg-window": f"{WINDOW}", "ecg-history": f"{HISTORY}", "ecg-alarm-sentence": alarm,
             "ecg-loc-sentence": where, "ecg-seconds": f"{seconds:.0f}",
             "ecg-lrp-lift": f(loc.lift[("span peak", "lrp-epsilon")]),
-            "ecg-lrp-lift-onset": f(loc.lift[("alarm onset", "lrp-epsilon")])}
+            "ecg-lrp-lift-onset": f(loc.lift[("alarm onset", "lrp-epsilon")]),
+            "ecg-summary-verdict": (
+                "the detector does not single out the span, so the explanations of its score there only show the "
+                "tools working on a real series and are no evidence for any method." if auc <= 0.55 else
+                f"at the span's highest-score step, LRP-ε's share of |A| on the span is "
+                f"{f(loc.lift[('span peak', 'lrp-epsilon')])} times the chance level.")}
