@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import training
 from ..data.adl import INPUTS
+from ..models import LIF_OPTIONS
 from ..snn import LIFNetwork, decays
 from ..training import History, TrainConfig, predict_series
 from .injection import Injection
@@ -35,8 +36,9 @@ DETECTOR: dict = dict(hidden=[32], dt=1.0, tau_syn=60.0, tau_mem=10.0, readout="
                       lr=5e-3, batch_size=256, window=900)
 
 
-#: further :class:`~spikeflux.snn.LIFNetwork` switches a detector setting may carry (LIFNetwork's defaults otherwise)
-LIF_SWITCHES = ("reset", "recurrent", "adaptation", "surrogate_scale")
+#: further :class:`~spikeflux.snn.LIFNetwork` switches a detector setting may carry (LIFNetwork's defaults
+#: otherwise): the models' LIF options, less the two every detector sets
+LIF_SWITCHES = tuple(k for k in LIF_OPTIONS if k not in ("readout", "weight_scale"))
 
 
 def build_detector(seed: int = 0, device=None, n_in: int = len(INPUTS), **overrides) -> LIFNetwork:
